@@ -1,0 +1,131 @@
+#include "kiln/data/output_store.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "kiln/common/files.h"
+#include "kiln/common/names.h"
+
+namespace kiln::data {
+namespace fs = std::filesystem;
+
+std::string StoredOutput::RelationSql() const {
+  return "read_parquet(" + QuoteLiteral((dir / "data.parquet").string()) + ")";
+}
+
+OutputStore::OutputStore(fs::path variables_dir, std::string pipeline_uuid, std::string partition)
+    : pipeline_dir_(std::move(variables_dir) / "pipelines" / pipeline_uuid),
+      partition_(std::move(partition)) {}
+
+fs::path OutputStore::VariablesRoot() const {
+  fs::path root = pipeline_dir_ / ".variables";
+  return partition_.empty() ? root : root / partition_;
+}
+
+fs::path OutputStore::LogsDir() const {
+  fs::path root = pipeline_dir_ / ".logs";
+  return partition_.empty() ? root : root / partition_;
+}
+
+fs::path OutputStore::BlockDir(std::string_view block_uuid) const {
+  return VariablesRoot() / CleanName(block_uuid);
+}
+
+fs::path OutputStore::OutputDir(std::string_view block_uuid, int index) const {
+  return BlockDir(block_uuid) / ("output_" + std::to_string(index));
+}
+
+void OutputStore::ClearOutputs(std::string_view block_uuid) const {
+  std::error_code ec;
+  for (const auto& out : ListOutputs(block_uuid)) fs::remove_all(out.dir, ec);
+}
+
+std::string PandasDtypeFor(std::string_view t) {
+  auto starts = [&](std::string_view p) { return t.substr(0, p.size()) == p; };
+  if (t == "BOOLEAN") return "boolean";
+  if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
+      t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT")
+    return "Int64";
+  if (t == "FLOAT") return "float32";
+  if (t == "DOUBLE" || starts("DECIMAL")) return "float64";
+  if (t == "VARCHAR") return "str";
+  if (t == "TIMESTAMP WITH TIME ZONE") return "datetime64[ns, UTC]";
+  if (starts("TIMESTAMP")) return "datetime64[ns]";
+  if (t == "DATE") return "date";
+  if (starts("STRUCT") || starts("MAP")) return "dict";
+  if (t.ends_with("[]")) return "list";
+  return "object";
+}
+
+StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uuid, int index,
+                                     const std::string& relation_sql) const {
+  StoredOutput out;
+  out.index = index;
+  out.dir = OutputDir(block_uuid, index);
+  out.type = "dataframe";
+  std::error_code ec;
+  fs::create_directories(out.dir.parent_path(), ec);
+  fs::path staging = TempSibling(out.dir);
+  fs::create_directories(staging, ec);
+  if (ec) throw DataError(staging.string() + ": cannot create output folder: " + ec.message());
+  try {
+    Result copied = conn.Query("COPY (SELECT * FROM " + relation_sql + ") TO " +
+                               QuoteLiteral((staging / "data.parquet").string()) +
+                               " (FORMAT parquet, COMPRESSION snappy)");
+    out.rows = copied.row_count() > 0 ? static_cast<uint64_t>(copied.GetInt64(0, 0)) : 0;
+    conn.Execute("COPY (SELECT * FROM " + relation_sql + " LIMIT 1000) TO " +
+                 QuoteLiteral((staging / "sample_data.parquet").string()) + " (FORMAT parquet)");
+    Result schema = conn.Query("DESCRIBE SELECT * FROM " + relation_sql);
+    nlohmann::ordered_json column_types = nlohmann::ordered_json::object();
+    for (uint64_t r = 0; r < schema.row_count(); ++r) {
+      column_types[schema.GetString(0, r).value_or("")] =
+          PandasDtypeFor(schema.GetString(1, r).value_or(""));
+    }
+    WriteFileAtomic(staging / "type.json", nlohmann::json{{"type", "dataframe"}}.dump());
+    WriteFileAtomic(staging / "data_column_types.json", column_types.dump());
+    nlohmann::ordered_json stats = {{"original_row_count", out.rows},
+                                    {"original_column_count", schema.row_count()}};
+    WriteFileAtomic(staging / "statistics.json", stats.dump());
+    // The shape-only analysis Mage writes after a block run (§7.3): the rest is null.
+    for (const char* name : {"insights.json", "metadata.json", "suggestions.json"})
+      WriteFileAtomic(staging / name, "null");
+    WriteFileAtomic(staging / "resource_usage.json",
+                    R"({"directory": null, "memory": null, "path": null, "size": null})");
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  fs::remove_all(out.dir, ec);
+  fs::rename(staging, out.dir, ec);
+  if (ec) {
+    fs::remove_all(staging, ec);
+    throw DataError(out.dir.string() + ": cannot move output into place: " + ec.message());
+  }
+  return out;
+}
+
+std::vector<StoredOutput> OutputStore::ListOutputs(std::string_view block_uuid) const {
+  std::vector<StoredOutput> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(BlockDir(block_uuid), ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !name.starts_with("output_")) continue;
+    std::string digits = name.substr(7);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    StoredOutput o;
+    o.index = std::stoi(digits);
+    o.dir = entry.path();
+    try {
+      auto type = nlohmann::json::parse(ReadFile(o.dir / "type.json"));
+      if (type.contains("type") && type["type"].is_string()) o.type = type["type"];
+    } catch (const std::exception&) {
+      if (fs::exists(o.dir / "data.parquet")) o.type = "dataframe";
+    }
+    out.push_back(std::move(o));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StoredOutput& a, const StoredOutput& b) { return a.index < b.index; });
+  return out;
+}
+
+}  // namespace kiln::data

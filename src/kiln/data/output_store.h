@@ -1,0 +1,66 @@
+// data/output_store.h: block outputs on disk in Mage's variables layout (§7.2, §7.3):
+//   <variables_dir>/pipelines/<pipeline>/.variables/[<partition>/]<clean(block)>/output_<N>/
+// A table output holds data.parquet, sample_data.parquet (first 1,000 rows), type.json
+// ({"type": "dataframe"}), data_column_types.json (column -> pandas dtype), statistics.json
+// ({"original_row_count", "original_column_count"}), and insights/metadata/suggestions.json
+// (null) and resource_usage.json, as Mage's shape-only analysis leaves them.
+// Every output folder is written under a temporary name and renamed into place when complete,
+// so a reader never sees a half-written output.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/data/duckdb.h"
+
+namespace kiln::data {
+
+//! One stored output of a block.
+struct StoredOutput {
+  int index = 0;              //!< N of output_N
+  std::filesystem::path dir;  //!< the output_N folder
+  std::string type;           //!< Mage variable type: "dataframe", or "" when unknown
+  uint64_t rows = 0;          //!< rows of a dataframe output
+  //! A DuckDB relation reading the stored table: read_parquet('<dir>/data.parquet').
+  std::string RelationSql() const;
+};
+
+class OutputStore {
+ public:
+  //! `partition` is the execution partition ("" for ad-hoc CLI runs, as in Mage).
+  OutputStore(std::filesystem::path variables_dir, std::string pipeline_uuid,
+              std::string partition = "");
+
+  //! <variables_dir>/pipelines/<pipeline>/.variables[/<partition>]
+  std::filesystem::path VariablesRoot() const;
+  //! <variables_dir>/pipelines/<pipeline>/.logs[/<partition>]
+  std::filesystem::path LogsDir() const;
+  //! The folder of a block's outputs (the uuid cleaned as Mage does: '/' becomes '_').
+  std::filesystem::path BlockDir(std::string_view block_uuid) const;
+  std::filesystem::path OutputDir(std::string_view block_uuid, int index) const;
+
+  //! Removes every output_* folder of the block (Mage drops stale outputs before storing).
+  void ClearOutputs(std::string_view block_uuid) const;
+
+  //! Stores the DuckDB relation `relation_sql` (a table name or a table function call) as
+  //! output_<index> of the block, using `conn`. Returns what was stored. Throws DataError
+  //! (nothing is left at the final path on failure).
+  StoredOutput WriteTable(Connection& conn, std::string_view block_uuid, int index,
+                          const std::string& relation_sql) const;
+
+  //! The block's stored outputs, by index. Empty when the block stored none.
+  std::vector<StoredOutput> ListOutputs(std::string_view block_uuid) const;
+
+ private:
+  std::filesystem::path pipeline_dir_;
+  std::string partition_;
+};
+
+//! The pandas dtype name Kiln records for a DuckDB column type (e.g. "BIGINT" -> "Int64",
+//! "DOUBLE" -> "float64", "VARCHAR" -> "str", "TIMESTAMP" -> "datetime64[ns]").
+std::string PandasDtypeFor(std::string_view duckdb_type);
+
+}  // namespace kiln::data

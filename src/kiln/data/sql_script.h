@@ -1,0 +1,27 @@
+// data/sql_script.h: splitting a SQL block's text into statements.
+// Neither DuckDB's C API nor libpq hands back the text of each statement of a script, and Kiln
+// needs it (to materialise the last SELECT, to send raw SQL to PostgreSQL one statement at a
+// time, as Mage's raw-SQL mode does, §8.1 step 8), so this is a boundary scanner, not a parser:
+// it only knows where strings, identifiers and comments start and end.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::data {
+
+struct SqlStatement {
+  std::string text;  //!< the statement without its terminating ';', comments kept
+  int line = 1;      //!< 1-based line of the script on which the statement starts
+};
+
+//! Splits `script` at top-level ';'. A ';' inside '...' (with '' escapes), E'...' (backslash
+//! escapes), "..." identifiers, $tag$...$tag$ strings, -- line comments or /* */ comments
+//! (nested) does not split. Statements holding only white space and comments are dropped.
+std::vector<SqlStatement> SplitSqlScript(std::string_view script);
+
+//! True when `text` holds nothing but white space and comments.
+bool IsBlankSql(std::string_view text);
+
+}  // namespace kiln::data
