@@ -1,0 +1,44 @@
+#include "kiln/blocks/cancel.h"
+
+namespace kiln::blocks {
+
+void CancelToken::Cancel(std::string reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    reason_ = std::move(reason);
+  }
+  cv_.notify_all();
+  std::lock_guard lock(interrupt_mu_);
+  if (interrupt_) interrupt_();
+}
+
+bool CancelToken::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+std::string CancelToken::reason() const {
+  std::lock_guard lock(mu_);
+  return reason_;
+}
+
+CancelToken::Registration::Registration(CancelToken& token, std::function<void()> interrupt)
+    : token_(token) {
+  std::lock_guard lock(token_.interrupt_mu_);
+  token_.interrupt_ = std::move(interrupt);
+  if (token_.cancelled() && token_.interrupt_) token_.interrupt_();
+}
+
+CancelToken::Registration::~Registration() {
+  std::lock_guard lock(token_.interrupt_mu_);
+  token_.interrupt_ = nullptr;
+}
+
+bool CancelToken::SleepFor(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, duration, [this] { return cancelled_; });
+}
+
+}  // namespace kiln::blocks
