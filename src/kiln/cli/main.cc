@@ -1,0 +1,52 @@
+// cli/main.cc: the `kiln` command line (CLI11). Subcommands are documented in README.md and by
+// `kiln <command> --help`.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "kiln/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Kiln: runs Mage data pipelines as one native binary", "kiln"};
+  app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run `kiln <command> --help` for a command's options. Docs: README.md");
+
+  std::filesystem::path project;
+  std::string pipeline;
+
+  auto* init = app.add_subcommand("init", "Create a new project folder laid out as Mage's");
+  init->add_option("dir", project, "Folder to create (its name is the project's name)")->required();
+
+  auto* list = app.add_subcommand("pipelines", "List the pipelines of a project");
+  list->add_option("project", project, "Project folder")->required();
+
+  auto* show = app.add_subcommand("show", "Print a pipeline's blocks, edges and problems");
+  show->add_option("project", project, "Project folder")->required();
+  show->add_option("pipeline", pipeline, "Pipeline uuid (its folder name)")->required();
+
+  kiln::cli::RunArgs run_args;
+  std::string data_dir;
+  auto* run = app.add_subcommand("run", "Run one pipeline now and print a per-block summary");
+  run->add_option("project", run_args.project, "Project folder")->required();
+  run->add_option("pipeline", run_args.pipeline, "Pipeline uuid (its folder name)")->required();
+  run->add_option("--runtime-vars", run_args.runtime_vars_json,
+                  "Runtime variables as a JSON object, e.g. '{\"source_url\": \"...\"}'");
+  run->add_option("--execution-date", run_args.execution_date,
+                  "execution_date of the run, ISO 8601 (default: now, UTC)");
+  run->add_option("--data-dir", data_dir,
+                  "Where block outputs and logs go (default: the project's variables_dir)");
+  run->add_option("--parallel", run_args.parallel,
+                  "Blocks run at once at most (default: the number of cores)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("--fail-fast", run_args.fail_fast, "Cancel the other blocks as soon as one fails");
+  run->add_flag("-v,--verbose", run_args.verbose, "Also print debug lines (e.g. rendered SQL)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (!data_dir.empty()) run_args.data_dir = data_dir;
+
+  if (init->parsed()) return kiln::cli::InitCommand(project);
+  if (list->parsed()) return kiln::cli::PipelinesCommand(project);
+  if (show->parsed()) return kiln::cli::ShowCommand(project, pipeline);
+  if (run->parsed()) return kiln::cli::RunCommand(run_args);
+  return 2;
+}

@@ -1,0 +1,19 @@
+#include "kiln/cli/paths.h"
+
+#include <unistd.h>
+
+namespace kiln::cli {
+namespace fs = std::filesystem;
+
+fs::path CacheDir(const Environment& env) {
+  if (auto dir = env.Get("KILN_CACHE_DIR"); dir && !dir->empty()) return *dir;
+  if (auto xdg = env.Get("XDG_CACHE_HOME"); xdg && !xdg->empty()) return fs::path(*xdg) / "kiln";
+  return fs::path(env.Get("HOME").value_or("/tmp")) / ".cache" / "kiln";
+}
+
+fs::path DuckDbTempDir(const Environment& env) {
+  fs::path base = env.Get("TMPDIR").value_or("/tmp");
+  return base / ("kiln-" + std::to_string(::getuid()));
+}
+
+}  // namespace kiln::cli

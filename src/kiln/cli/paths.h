@@ -1,0 +1,15 @@
+// cli/paths.h: where the kiln process keeps its caches and scratch files.
+#pragma once
+
+#include <filesystem>
+
+#include "kiln/common/environment.h"
+
+namespace kiln::cli {
+
+//! $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln (downloads, DuckDB builds).
+std::filesystem::path CacheDir(const Environment& env);
+//! A folder for DuckDB to spill to when outputs outgrow memory: <tmp>/kiln-<uid>.
+std::filesystem::path DuckDbTempDir(const Environment& env);
+
+}  // namespace kiln::cli
