@@ -109,7 +109,9 @@ some_future_key: {x: 1}
 
 TEST_F(ProjectTest, YamlOneOneScalarsResolveAsPyYamlDoes) {
   YAML::Node n = ParseYaml(
-      "a: yes\nb: 'yes'\nc: ~\nd: 0x1f\ne: 1_000\nf: 1.5e3\ng: Off\nh: 2021-01-01\n", "t");
+      "a: yes\nb: 'yes'\nc: ~\nd: 0x1f\ne: 1_000\nf: 1.5e+3\ng: Off\nh: 2021-01-01\n"
+      "i: 02139\nj: 1e3\nk: 0b101\nl: 1:30\nm: 017\nn: y\no: -.inf\n",
+      "t");
   nlohmann::json j = YamlToJson(n);
   EXPECT_EQ(j["a"], true);
   EXPECT_EQ(j["b"], "yes");
@@ -119,6 +121,13 @@ TEST_F(ProjectTest, YamlOneOneScalarsResolveAsPyYamlDoes) {
   EXPECT_EQ(j["f"], 1500.0);
   EXPECT_EQ(j["g"], false);
   EXPECT_EQ(j["h"], "2021-01-01");
+  EXPECT_EQ(j["i"], "02139");  // not octal (has a 9), not a float (no dot): a string
+  EXPECT_EQ(j["j"], "1e3");    // YAML 1.1 floats need a dot and a signed exponent
+  EXPECT_EQ(j["k"], 5);
+  EXPECT_EQ(j["l"], 90);  // sexagesimal
+  EXPECT_EQ(j["m"], 15);  // octal
+  EXPECT_EQ(j["n"], "y");
+  EXPECT_EQ(j["o"], -std::numeric_limits<double>::infinity());
 }
 
 TEST_F(ProjectTest, InvalidYamlNamesFileAndLine) {

@@ -10,58 +10,84 @@
 namespace kiln {
 namespace {
 
-bool OneOf(std::string_view s, std::initializer_list<std::string_view> options) {
-  for (auto o : options)
-    if (s == o) return true;
-  return false;
+// PyYAML's implicit resolvers (YAML 1.1): the same patterns, so that a value means what it
+// means to Mage. Timestamps stay strings (Python would make datetimes).
+const std::regex kBool(
+    "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF");
+const std::regex kInt(
+    "[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|"
+    "[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+");
+const std::regex kFloat(
+    "[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|"
+    "[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)");
+const std::regex kNull("~|null|Null|NULL|");
+
+// Splits a sign off `digits` (underscores removed).
+std::pair<bool, std::string> Unsigned(std::string text) {
+  std::erase(text, '_');
+  bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.erase(0, 1);
+  return {negative, text};
 }
 
-std::optional<int64_t> ParseInt(std::string s) {
-  std::erase(s, '_');
-  if (s.empty()) return std::nullopt;
-  bool neg = false;
-  size_t pos = 0;
-  if (s[0] == '+' || s[0] == '-') {
-    neg = s[0] == '-';
-    pos = 1;
+// Value of a sexagesimal "1:30:05" (base 60), as PyYAML computes it.
+double Sexagesimal(const std::string& text) {
+  double value = 0;
+  size_t start = 0;
+  while (true) {
+    size_t colon = text.find(':', start);
+    value = value * 60 + std::stod(text.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
   }
-  int base = 10;
-  if (s.compare(pos, 2, "0x") == 0) {
-    base = 16;
-    pos += 2;
-  } else if (s.compare(pos, 2, "0o") == 0) {
-    base = 8;
-    pos += 2;
-  } else if (s.size() - pos > 1 && s[pos] == '0') {
-    base = 8;  // YAML 1.1: a leading 0 means octal
-    pos += 1;
-  }
-  if (pos >= s.size()) return base == 8 ? std::optional<int64_t>(0) : std::nullopt;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data() + pos, s.data() + s.size(), v, base);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return neg ? -v : v;
+  return value;
 }
 
-std::optional<double> ParseFloat(std::string s) {
-  std::erase(s, '_');
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (OneOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}))
-    return std::numeric_limits<double>::infinity();
-  if (OneOf(s, {"-.inf", "-.Inf", "-.INF"})) return -std::numeric_limits<double>::infinity();
-  if (OneOf(s, {".nan", ".NaN", ".NAN"})) return std::nan("");
-  if (!std::regex_match(s, kFloat)) return std::nullopt;
-  return std::stod(s);
+nlohmann::json ResolveInt(const std::string& scalar) {
+  auto [negative, text] = Unsigned(scalar);
+  int64_t value = 0;
+  if (text.find(':') != std::string::npos) {
+    value = static_cast<int64_t>(Sexagesimal(text));
+  } else {
+    int base = 10;
+    size_t skip = 0;
+    if (text.starts_with("0b")) {
+      base = 2, skip = 2;
+    } else if (text.starts_with("0x")) {
+      base = 16, skip = 2;
+    } else if (text.size() > 1 && text[0] == '0') {
+      base = 8, skip = 1;
+    }
+    auto [end, ec] = std::from_chars(text.data() + skip, text.data() + text.size(), value, base);
+    if (ec != std::errc() || end != text.data() + text.size()) return scalar;  // out of range
+  }
+  return negative ? -value : value;
+}
+
+nlohmann::json ResolveFloat(const std::string& scalar) {
+  auto [negative, text] = Unsigned(scalar);
+  double value;
+  if (text == ".inf" || text == ".Inf" || text == ".INF") {
+    value = std::numeric_limits<double>::infinity();
+  } else if (text == ".nan" || text == ".NaN" || text == ".NAN") {
+    return std::nan("");
+  } else if (text.find(':') != std::string::npos) {
+    value = Sexagesimal(text);
+  } else {
+    value = std::stod(text);
+  }
+  return negative ? -value : value;
 }
 
 nlohmann::json ResolveScalar(const YAML::Node& node) {
   const std::string& s = node.Scalar();
   if (node.Tag() == "!") return s;  // quoted: always a string
-  if (OneOf(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
-  if (OneOf(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})) return true;
-  if (OneOf(s, {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})) return false;
-  if (auto i = ParseInt(s)) return *i;
-  if (auto f = ParseFloat(s)) return *f;
+  if (std::regex_match(s, kNull)) return nullptr;
+  if (std::regex_match(s, kBool))
+    return s[0] == 'y' || s[0] == 'Y' || s[0] == 't' || s[0] == 'T' || s == "on" || s == "On" ||
+           s == "ON";
+  if (std::regex_match(s, kInt)) return ResolveInt(s);
+  if (std::regex_match(s, kFloat)) return ResolveFloat(s);
   return s;
 }
 
