@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "kiln/common/names.h"
 #include "kiln/common/yaml.h"
 #include "kiln/project/error.h"
 
@@ -16,11 +17,26 @@ std::string Where(const fs::path& file, int line) {
   return file.string() + (line > 0 ? ":" + std::to_string(line) : "");
 }
 
-std::vector<std::string> StringList(const nlohmann::json& value) {
+// A list of block uuids (`upstream_blocks`, `downstream_blocks`): absent or null is empty; YAML
+// numbers become their text (uuid 2021 is "2021"); anything else is an error.
+std::vector<std::string> UuidList(const nlohmann::json& entry, const char* key,
+                                  const std::string& where, const std::string& uuid) {
   std::vector<std::string> out;
-  if (!value.is_array()) return out;
-  for (const auto& item : value)
-    if (item.is_string()) out.push_back(item.get<std::string>());
+  auto it = entry.find(key);
+  if (it == entry.end() || it->is_null()) return out;
+  if (!it->is_array()) {
+    throw ProjectError(where + ": block '" + uuid + "': " + key + " must be a list of block uuids");
+  }
+  for (const auto& item : *it) {
+    if (item.is_string()) {
+      out.push_back(item.get<std::string>());
+    } else if (item.is_number() || item.is_boolean()) {
+      out.push_back(item.dump());
+    } else {
+      throw ProjectError(where + ": block '" + uuid + "': " + key + " holds " + item.dump() +
+                         ", which is not a block uuid");
+    }
+  }
   return out;
 }
 
@@ -60,8 +76,8 @@ BlockSpec ParseBlock(const YAML::Node& node, const fs::path& file, const fs::pat
     }
     block.language = *parsed;
   }
-  block.upstream_blocks = StringList(raw.value("upstream_blocks", nlohmann::json()));
-  block.downstream_blocks = StringList(raw.value("downstream_blocks", nlohmann::json()));
+  block.upstream_blocks = UuidList(raw, "upstream_blocks", Where(file, block.line), block.uuid);
+  block.downstream_blocks = UuidList(raw, "downstream_blocks", Where(file, block.line), block.uuid);
   if (auto cfg = raw.find("configuration"); cfg != raw.end() && cfg->is_object())
     block.configuration = *cfg;
   if (auto rc = raw.find("retry_config"); rc != raw.end() && rc->is_object())
@@ -123,10 +139,14 @@ Pipeline Pipeline::Load(const fs::path& project_root, const std::string& uuid) {
   } catch (const YamlError& e) {
     throw ProjectError(e.what());
   }
-  if (!doc.IsMap() && !doc.IsNull()) {
-    throw ProjectError(Where(p.metadata_path_, LineOf(doc)) + ": expected a mapping of keys");
+  if (!doc.IsMap()) {
+    throw ProjectError(Where(p.metadata_path_, LineOf(doc)) +
+                       (doc.IsNull()
+                            ? ": the pipeline file is empty (Mage rejects it too; it needs "
+                              "at least `blocks:`)"
+                            : ": expected a mapping of keys (blocks:, variables:, ...)"));
   }
-  p.raw_ = doc.IsNull() ? nlohmann::json::object() : YamlToJson(doc);
+  p.raw_ = YamlToJson(doc);
   p.name_ =
       p.raw_.value("name", nlohmann::json()).is_string() ? p.raw_["name"].get<std::string>() : uuid;
   if (p.raw_.value("type", nlohmann::json()).is_string()) p.type_ = p.raw_["type"];
@@ -244,11 +264,23 @@ std::vector<Diagnostic> Pipeline::Validate() const {
       error(b, "has no code file: " + b.file_path.string() + " does not exist");
   }
 
-  // upstream/downstream agreement (only between blocks of `blocks:`).
+  // Two uuids Mage would store in the same folder and log file (clean_name: '/' -> '_').
+  std::map<std::string, const BlockSpec*> cleaned;
+  for (const auto& b : blocks_) {
+    if (!IsExecutableInRuns(b.type)) continue;
+    auto [it, inserted] = cleaned.emplace(CleanName(b.uuid), &b);
+    if (!inserted) {
+      error(b, "would share its output folder and log file '" + it->first + "' with block '" +
+                   it->second->uuid + "' (uuids are compared after Mage's clean_name)");
+    }
+  }
+
+  // upstream/downstream agreement (only between blocks of `blocks:`, and only where the file
+  // lists downstream_blocks at all: leaving the key out is fine).
   for (const auto& b : blocks_) {
     for (const auto& up : b.upstream_blocks) {
       const BlockSpec* u = FindBlock(up);
-      if (u == nullptr || u->section != "blocks") continue;
+      if (u == nullptr || u->section != "blocks" || !u->raw.contains("downstream_blocks")) continue;
       if (std::find(u->downstream_blocks.begin(), u->downstream_blocks.end(), b.uuid) ==
           u->downstream_blocks.end()) {
         warning(b, "has upstream '" + up +

@@ -63,6 +63,10 @@ std::vector<std::string> Project::PipelineUuids() const {
 }
 
 Pipeline Project::LoadPipeline(const std::string& uuid) const {
+  if (uuid.empty() || uuid.find('/') != std::string::npos || uuid == "." || uuid == "..") {
+    throw ProjectError("'" + uuid + "' is not a pipeline uuid (the name of a folder in " +
+                       (root_ / "pipelines").string() + ")");
+  }
   if (!fs::exists(root_ / "pipelines" / uuid / "metadata.yaml")) {
     std::string known;
     for (const auto& u : PipelineUuids()) known += (known.empty() ? "" : ", ") + u;
