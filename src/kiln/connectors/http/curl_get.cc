@@ -195,11 +195,18 @@ std::pair<std::string, bool> DescribeFailure(CURL* curl, CURLcode code, const ch
       return {"connection to " + host + " failed: " + detail, true};
     case CURLE_PEER_FAILED_VERIFICATION:
       return {"TLS certificate of " + host + " not trusted: " + detail, false};
+    case CURLE_ABORTED_BY_CALLBACK:
+      return {"cancelled", false};
     case CURLE_TOO_MANY_REDIRECTS:
       return {"more than " + std::to_string(kMaxRedirects) + " redirects", false};
     default:
       return {detail + " (" + host + ")", false};
   }
+}
+
+int OnProgress(void* data, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* request = static_cast<const GetRequest*>(data);
+  return request->cancelled && request->cancelled() ? 1 : 0;
 }
 
 void SetOptions(CURL* curl, const GetRequest& request, curl_slist* headers, Transfer& transfer,
@@ -226,6 +233,11 @@ void SetOptions(CURL* curl, const GetRequest& request, curl_slist* headers, Tran
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  if (request.cancelled) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &request);
+  }
 }
 
 }  // namespace

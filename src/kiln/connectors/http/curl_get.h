@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ struct GetRequest {
   std::string if_modified_since;  //!< sent as If-Modified-Since when not empty
   std::chrono::seconds connect_timeout{15};
   std::chrono::seconds low_speed_timeout{60};  //!< abort when < 1 KiB/s for this long
+  //! Polled while the transfer runs (libcurl's progress callback, several times a second); the
+  //! transfer stops with transport_error "cancelled" when it returns true. May be empty.
+  std::function<bool()> cancelled;
 };
 
 //! Status line and the headers we use, of the last response received (after redirects).

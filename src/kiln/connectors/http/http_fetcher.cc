@@ -82,6 +82,7 @@ TryResult TryOnce(const FetchOptions& options, const CacheEntry& entry,
   request.url = entry.url();
   request.connect_timeout = options.connect_timeout;
   request.low_speed_timeout = options.low_speed_timeout;
+  request.cancelled = options.cancelled;
   if (cached) {
     request.if_none_match = cached->etag;
     request.if_modified_since = cached->last_modified;
@@ -150,7 +151,13 @@ TryResult TryWithRetries(const FetchOptions& options, const CacheEntry& entry,
     Log(options, "warning: GET " + RedactUrl(entry.url()) + ": " + result.failure->reason +
                      "; retrying in " + Seconds(delay) + " (try " + std::to_string(attempt + 1) +
                      " of " + std::to_string(options.max_attempts) + ")");
-    std::this_thread::sleep_for(delay);
+    // Sleep in short steps so that a cancellation is noticed promptly.
+    const auto wake = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < wake) {
+      if (options.cancelled && options.cancelled()) return Failed("cancelled", false);
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(50), wake - std::chrono::steady_clock::now()));
+    }
   }
 }
 

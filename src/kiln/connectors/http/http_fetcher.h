@@ -63,6 +63,9 @@ struct FetchOptions {
   //! empty. Called on the thread that called Fetch, so it must be thread-safe when one fetcher
   //! serves several threads.
   std::function<void(const std::string&)> log;
+  //! Polled during transfers and between tries; when it returns true Fetch stops promptly with
+  //! HttpError "...: cancelled" (a timeout or a cancelled run). May be empty.
+  std::function<bool()> cancelled;
 };
 
 //! Where a fetched URL is on disk.
