@@ -1,5 +1,7 @@
 #include "kiln/data/engine.h"
 
+#include <thread>
+
 #include "kiln/common/names.h"
 
 namespace kiln::data {
@@ -17,36 +19,82 @@ std::map<std::string, std::string> DuckDbOptions(const Engine::Options& options)
   return out;
 }
 
+bool IsLockConflict(const std::string& message) {
+  return message.find("Could not set lock") != std::string::npos ||
+         message.find("Conflicting lock") != std::string::npos;
+}
+
 }  // namespace
+
+WarehouseLease::~WarehouseLease() {
+  engine_.Release(key_);
+}
 
 Engine::Engine(const Options& options) : db_(":memory:", DuckDbOptions(options)) {
   admin_ = std::make_unique<Connection>(db_);
 }
 
-std::string Engine::AttachWarehouse(const fs::path& path) {
+std::unique_ptr<WarehouseLease> Engine::LeaseWarehouse(const fs::path& path, const LockWait& wait) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(fs::absolute(path), ec);
   if (ec) canonical = fs::absolute(path).lexically_normal();
-  std::lock_guard lock(mu_);
-  auto it = aliases_.find(canonical.string());
-  if (it != aliases_.end()) return it->second;
-  std::string alias = "warehouse";
-  if (!aliases_.empty()) alias += "_" + std::to_string(aliases_.size() + 1);
-  if (canonical.has_parent_path()) fs::create_directories(canonical.parent_path(), ec);
-  try {
-    admin_->Execute("ATTACH " + QuoteLiteral(canonical.string()) + " AS " + QuoteIdentifier(alias));
-  } catch (const DataError& e) {
-    std::string why = e.what();
-    if (why.find("lock") != std::string::npos) {
-      throw DataError("DuckDB warehouse " + canonical.string() +
-                      " is in use by another process (another `kiln run` or `kiln start` on this "
-                      "project?): " +
-                      why);
+  const std::string key = canonical.string();
+  const auto deadline = std::chrono::steady_clock::now() + wait.timeout;
+  bool told = false;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      Attachment& a = attachments_[key];
+      if (a.alias.empty()) {
+        // A stable alias per file for the life of the engine.
+        a.alias = attachments_.size() == 1 ? "warehouse"
+                                           : "warehouse_" + std::to_string(attachments_.size());
+      }
+      if (a.leases > 0) {
+        ++a.leases;
+        return std::unique_ptr<WarehouseLease>(new WarehouseLease(*this, key, a.alias));
+      }
+      if (canonical.has_parent_path()) fs::create_directories(canonical.parent_path(), ec);
+      try {
+        admin_->Execute("ATTACH " + QuoteLiteral(key) + " AS " + QuoteIdentifier(a.alias));
+        a.leases = 1;
+        return std::unique_ptr<WarehouseLease>(new WarehouseLease(*this, key, a.alias));
+      } catch (const DataError& e) {
+        std::string why = e.what();
+        if (!IsLockConflict(why)) {
+          throw DataError("cannot open DuckDB warehouse " + key + ": " + why);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+          throw DataError(
+              "DuckDB warehouse " + key + " is still locked by another process after " +
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::seconds>(wait.timeout).count()) +
+              " s (another `kiln run`, `kiln start` or DuckDB session): " + why);
+        }
+        if (!told && wait.on_wait) {
+          wait.on_wait("waiting for DuckDB warehouse " + key +
+                       ", locked by another process: " + why);
+          told = true;
+        }
+      }
     }
-    throw DataError("cannot open DuckDB warehouse " + canonical.string() + ": " + why);
+    if (wait.cancelled && wait.cancelled()) {
+      throw DataError("cancelled while waiting for DuckDB warehouse " + key);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  aliases_.emplace(canonical.string(), alias);
-  return alias;
+}
+
+void Engine::Release(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = attachments_.find(key);
+  if (it == attachments_.end() || --it->second.leases > 0) return;
+  try {
+    admin_->Execute("DETACH " + QuoteIdentifier(it->second.alias));
+  } catch (const DataError&) {
+    // Still attached: the next lease reuses it. Nothing is lost; the lock is held longer.
+    it->second.leases = 0;
+  }
 }
 
 }  // namespace kiln::data
