@@ -19,7 +19,7 @@ TEST_F(ExamplePipelinesTest, ApiToWarehouseLoads22792RowsAndExports22303WithTheR
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("Pipeline api_to_warehouse completed"));
   EXPECT_THAT(r.out, HasSubstr("22,792"));
-  EXPECT_THAT(r.out, HasSubstr("table ny_taxi.yellow_taxi_data (replace, 22303 rows)"));
+  EXPECT_THAT(r.out, HasSubstr("table ny_taxi.yellow_taxi_data (replace, 22,303 rows)"));
 
   EXPECT_EQ(project_.WarehouseValue("SELECT count(*) FROM ny_taxi.yellow_taxi_data"), "22303");
   EXPECT_EQ(project_.WarehouseValue(

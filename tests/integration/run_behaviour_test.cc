@@ -34,8 +34,8 @@ TEST_F(RunBehaviourTest, FailingBlockMarksDownstreamUpstreamFailedAndExitsNonZer
   EXPECT_THAT(r.out, ::testing::ContainsRegex("load +failed"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("clean +upstream_failed"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("other +completed"));  // independent branch ran
-  EXPECT_THAT(r.out, HasSubstr("block 'load', statement at line 1"));
-  EXPECT_THAT(r.out, HasSubstr("no_such_table"));
+  EXPECT_THAT(r.out, HasSubstr("load: block 'load': data_loaders/load.sql:1: Catalog Error: "
+                               "Table with name no_such_table does not exist!"));
 }
 
 TEST_F(RunBehaviourTest, FailFastCancelsTheOtherBlocks) {

@@ -30,11 +30,13 @@ void KilnProject::Write(const std::string& relative, const std::string& content)
 }
 
 ProcessResult KilnProject::Kiln(std::vector<std::string> args,
-                                const std::map<std::string, std::string>& extra_env) const {
+                                const std::map<std::string, std::string>& extra_env,
+                                const SignalPlan& signals,
+                                std::chrono::milliseconds* elapsed) const {
   args.insert(args.begin(), KilnBinary().string());
   std::map<std::string, std::string> env = {{"KILN_CACHE_DIR", cache_dir_.string()}};
   for (const auto& [k, v] : extra_env) env[k] = v;
-  return RunProcess(args, env);
+  return RunProcess(args, env, {}, signals, elapsed);
 }
 
 ProcessResult KilnProject::Run(const std::string& pipeline, std::vector<std::string> more) const {

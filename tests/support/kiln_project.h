@@ -25,9 +25,12 @@ class KilnProject {
   const std::filesystem::path& data_dir() const { return data_dir_; }
   void Write(const std::string& relative, const std::string& content) const;
 
-  //! Runs `kiln <args...>` with the project's data dir and cache; `extra_env` added.
+  //! Runs `kiln <args...>` with the project's cache; `extra_env` added; `signals` sent while it
+  //! runs; `elapsed` receives its wall time.
   ProcessResult Kiln(std::vector<std::string> args,
-                     const std::map<std::string, std::string>& extra_env = {}) const;
+                     const std::map<std::string, std::string>& extra_env = {},
+                     const SignalPlan& signals = {},
+                     std::chrono::milliseconds* elapsed = nullptr) const;
   //! `kiln run <project> <pipeline> --data-dir <data_dir> <more...>`.
   ProcessResult Run(const std::string& pipeline, std::vector<std::string> more = {}) const;
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,10 @@ namespace kiln::testing {
 
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env_overrides,
-                         const std::filesystem::path& cwd) {
+                         const std::filesystem::path& cwd, const SignalPlan& signals,
+                         std::chrono::milliseconds* elapsed) {
+  const auto start = std::chrono::steady_clock::now();
+  size_t next_signal = 0;
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string entry(*e);
@@ -51,7 +55,21 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   int open_fds = 2;
   char buf[65536];
   while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    int wait_ms = -1;
+    if (next_signal < signals.size()) {
+      auto due = start + signals[next_signal].first;
+      auto now = std::chrono::steady_clock::now();
+      if (now >= due) {
+        kill(pid, signals[next_signal++].second);
+        continue;
+      }
+      wait_ms = static_cast<int>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count()) +
+                1;
+    }
+    int ready = poll(fds, 2, wait_ms);
+    if (ready == 0) continue;
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -69,6 +87,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   }
   int status = 0;
   waitpid(pid, &status, 0);
+  if (elapsed) {
+    *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }

@@ -1,6 +1,7 @@
 // tests/support/process.h: running the real `kiln` binary from integration tests.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -13,11 +14,16 @@ struct ProcessResult {
   std::string out, err;  //!< everything written to stdout / stderr
 };
 
+//! Signals to send to the process while it runs: (delay after start, signal number).
+using SignalPlan = std::vector<std::pair<std::chrono::milliseconds, int>>;
+
 //! Runs `argv` (argv[0] is a path), with `env_overrides` added to this process's environment
-//! and `cwd` as working directory (empty: inherit). Waits for it to end.
+//! and `cwd` as working directory (empty: inherit). Sends the `signals` at their times. Waits for
+//! it to end; `elapsed` receives the wall time when given.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env_overrides = {},
-                         const std::filesystem::path& cwd = {});
+                         const std::filesystem::path& cwd = {}, const SignalPlan& signals = {},
+                         std::chrono::milliseconds* elapsed = nullptr);
 
 //! The kiln binary under test ($KILN_BIN, set by CTest).
 std::filesystem::path KilnBinary();

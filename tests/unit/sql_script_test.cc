@@ -13,7 +13,7 @@ std::vector<std::string> Texts(std::string_view script) {
 }
 
 TEST(SqlScriptTest, SplitsOnTopLevelSemicolons) {
-  EXPECT_EQ(Texts("SELECT 1; SELECT 2"), (std::vector<std::string>{"SELECT 1", " SELECT 2"}));
+  EXPECT_EQ(Texts("SELECT 1; SELECT 2"), (std::vector<std::string>{"SELECT 1", "SELECT 2"}));
 }
 
 TEST(SqlScriptTest, TrailingSemicolonAndBlankPiecesAreDropped) {
@@ -35,7 +35,7 @@ TEST(SqlScriptTest, DollarQuotedBodiesDoNotSplit) {
   auto t = Texts(
       "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql; SELECT $$x;y$$");
   ASSERT_EQ(t.size(), 2u);
-  EXPECT_EQ(t[1], " SELECT $$x;y$$");
+  EXPECT_EQ(t[1], "SELECT $$x;y$$");
 }
 
 TEST(SqlScriptTest, PositionalParametersAreNotDollarQuotes) {
@@ -51,6 +51,18 @@ TEST(SqlScriptTest, StatementsKnowTheLineTheyStartOn) {
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].line, 1);  // the comment belongs to the first statement's text
   EXPECT_EQ(s[1].line, 4);
+}
+
+}  // namespace
+}  // namespace kiln::data
+
+namespace kiln::data {
+namespace {
+
+TEST(SqlScriptTest, FirstKeywordSkipsCommentsAndUpperCases) {
+  EXPECT_EQ(FirstKeyword("  -- note\n/* x */ pivot t ON a"), "PIVOT");
+  EXPECT_EQ(FirstKeyword("(SELECT 1)"), "");
+  EXPECT_EQ(FirstKeyword("with a as (select 1) select * from a"), "WITH");
 }
 
 }  // namespace

@@ -19,6 +19,11 @@ std::optional<std::string> UnsupportedReason(const project::BlockSpec& block) {
       break;
     case BlockType::kDbt:
       return "dbt blocks are not supported yet";
+    case BlockType::kConditional:
+      return "conditional blocks are not supported yet (the blocks they guard would run "
+             "unconditionally)";
+    case BlockType::kCallback:
+      return "callback blocks are not supported yet";
     case BlockType::kSensor:
     case BlockType::kExtension:
     case BlockType::kGlobalDataProduct:

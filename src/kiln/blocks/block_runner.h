@@ -18,13 +18,12 @@
 #include "kiln/common/environment.h"
 #include "kiln/common/error.h"
 #include "kiln/config/io_config.h"
+#include "kiln/connectors/http/http_fetcher.h"
+#include "kiln/data/output_store.h"
 #include "kiln/project/project.h"
 
 namespace kiln::data {
 class Engine;
-}
-namespace kiln::connectors {
-class HttpFetcher;
 }
 
 namespace kiln::blocks {
@@ -58,16 +57,17 @@ struct RunVariables {
   std::optional<int64_t> pipeline_run_id;
 };
 
-//! The outputs of one upstream block, as DuckDB relations (one per output, in order).
+//! The stored outputs of one upstream block, in order (empty when it stored none).
 struct UpstreamData {
   std::string block_uuid;
-  std::vector<std::string> relations;  //!< e.g. memory.main."..." or read_parquet('...')
+  std::vector<data::StoredOutput> outputs;
 };
 
 //! Process-wide services a runner may use; owned by the caller.
 struct BlockServices {
   data::Engine& engine;
-  connectors::HttpFetcher& fetcher;
+  //! How downloads are made (cache folder, retries); the runner adds its log and cancellation.
+  connectors::FetchOptions fetch;
 };
 
 //! Everything one attempt of a block run needs.
@@ -79,10 +79,12 @@ struct BlockInvocation {
   const config::IoConfig& io_config;
   const RunVariables& vars;
   std::vector<UpstreamData> upstream;  //!< in the order of block.upstream_blocks
-  //! The relation of output_0 of any block of the run that has produced one (block_output()).
-  std::function<std::optional<std::string>(std::string_view block_uuid)> block_output;
-  //! Unique table-name prefix for this block run's in-memory outputs.
-  std::string output_table_prefix;
+  //! The stored output_0 of an ancestor of this block (block_output()), or nullopt with the
+  //! reason it is not available.
+  std::function<std::optional<data::StoredOutput>(std::string_view uuid, std::string& why)>
+      block_output;
+  //! Where this pipeline's block outputs are stored.
+  const data::OutputStore& outputs;
   int attempt = 1;  //!< 1-based
   BlockServices services;
   BlockLog& log;
@@ -91,8 +93,8 @@ struct BlockInvocation {
 
 //! What a successful attempt leaves behind.
 struct BlockResult {
-  //! In-memory tables (engine catalog "memory"), one per output, in output order.
-  std::vector<std::string> output_tables;
+  //! The outputs stored (output_0, output_1, ...), complete on disk.
+  std::vector<data::StoredOutput> outputs;
   std::optional<uint64_t> rows;  //!< rows of output_0, or rows written by the last statement
   //! Human-readable places data went, e.g. "warehouse table ny_taxi.yellow_taxi_data (replace)".
   std::vector<std::string> destinations;
@@ -108,7 +110,8 @@ class BlockRunner {
 };
 
 //! Why this build of Kiln cannot run `block` (e.g. Python blocks before that issue lands), or
-//! nullopt when it can. Checked for every block before a run starts.
+//! nullopt when it can. Checked for every block before a run starts, add-on blocks
+//! (conditionals, callbacks, extensions) included: skipping one would change what runs.
 std::optional<std::string> UnsupportedReason(const project::BlockSpec& block);
 
 //! The runner for `block`. REQUIRES: UnsupportedReason(block) is nullopt.

@@ -5,11 +5,17 @@ namespace kiln::blocks {
 void CancelToken::Cancel(std::string reason) {
   {
     std::lock_guard lock(mu_);
-    if (cancelled_) return;
-    cancelled_ = true;
-    reason_ = std::move(reason);
+    if (!cancelled_) {
+      cancelled_ = true;
+      reason_ = std::move(reason);
+    }
   }
   cv_.notify_all();
+  Reinterrupt();
+}
+
+void CancelToken::Reinterrupt() {
+  if (!cancelled()) return;
   std::lock_guard lock(interrupt_mu_);
   if (interrupt_) interrupt_();
 }

@@ -14,8 +14,11 @@ namespace kiln::blocks {
 class CancelToken {
  public:
   //! Stops the block: records `reason` (e.g. "timed out after 30 s") and runs the registered
-  //! interrupt, if any. Later calls keep the first reason.
+  //! interrupt, if any. Later calls keep the first reason but interrupt again (an interrupt that
+  //! arrives between two statements is lost by DuckDB, so callers repeat it until the block ends).
   void Cancel(std::string reason);
+  //! Runs the registered interrupt again when cancelled (see Cancel()).
+  void Reinterrupt();
   bool cancelled() const;
   std::string reason() const;
 

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+
 #include <algorithm>
+#include "kiln/common/text.h"
 
 namespace kiln::cli {
 namespace {
@@ -31,16 +33,6 @@ std::string Clock() {
 
 }  // namespace
 
-std::string GroupThousands(uint64_t value) {
-  std::string digits = std::to_string(value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 std::string FormatDuration(std::chrono::milliseconds ms) {
   double s = static_cast<double>(ms.count()) / 1000.0;
   if (s < 60) return fmt::format("{:.2f} s", s);
@@ -54,7 +46,7 @@ void ConsoleObserver::OnBlockStatus(const run::BlockRunRecord& r) {
   if (r.status == run::BlockRunStatus::kQueued || r.status == run::BlockRunStatus::kInitial) return;
   std::string detail;
   if (r.status == run::BlockRunStatus::kCompleted) {
-    if (r.rows) detail += GroupThousands(*r.rows) + " rows  ";
+    if (r.rows) detail += CountOf(*r.rows, "row") + "  ";
     detail += FormatDuration(r.duration);
   } else if (r.status == run::BlockRunStatus::kRunning && r.attempts > 1) {
     detail = "attempt " + std::to_string(r.attempts);
@@ -107,11 +99,7 @@ void PrintRunSummary(const run::PipelineRunRecord& record, std::FILE* out) {
       fmt::print(out, "  {}: {}\n", b.block_uuid, d);
     }
   }
-  fmt::print(
-      out, "\nBlock outputs (Parquet): {}\n",
-      (record.blocks.empty() || record.blocks.front().outputs.empty())
-          ? (record.variables_dir / "pipelines" / record.pipeline_uuid / ".variables").string()
-          : record.blocks.front().outputs.front().parent_path().parent_path().string());
+  fmt::print(out, "\nBlock outputs (Parquet): {}\n", record.outputs_dir.string());
   fmt::print(out, "Logs: {}\n", record.logs_dir.string());
 }
 

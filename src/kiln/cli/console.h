@@ -26,8 +26,6 @@ class ConsoleObserver : public run::RunObserver {
 //! Prints the end-of-run summary to stdout.
 void PrintRunSummary(const run::PipelineRunRecord& record, std::FILE* out);
 
-//! "22,303" for 22303.
-std::string GroupThousands(uint64_t value);
 //! "0.41 s", "1 min 02 s".
 std::string FormatDuration(std::chrono::milliseconds ms);
 

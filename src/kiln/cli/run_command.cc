@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "kiln/cli/commands.h"
@@ -17,38 +18,53 @@
 namespace kiln::cli {
 namespace {
 
-// Turns SIGINT/SIGTERM into PipelineRun::Cancel from a dedicated thread (sigwait), so no signal
-// handler touches program state. Constructed before any other thread so they inherit the mask.
-class SignalCanceller {
+// SIGINT/SIGTERM turn into PipelineRun::Cancel from a dedicated thread (sigwait), so no signal
+// handler touches program state. SignalMask comes first in main's scope, before any thread
+// starts, so that every thread inherits the mask; SignalWatcher is declared after the run it
+// cancels and stops its thread before the run is destroyed. A second signal exits at once (130).
+class SignalMask {
  public:
-  SignalCanceller() {
+  SignalMask() {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR2);  // internal: stop waiting
+    sigaddset(&set_, SIGUSR2);  // internal: stop watching
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
   }
-  ~SignalCanceller() {
-    if (thread_.joinable()) {
-      pthread_kill(thread_.native_handle(), SIGUSR2);
-      thread_.join();
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  void Watch(run::PipelineRun& run) {
-    thread_ = std::thread([this, &run] {
+  ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  const sigset_t& set() const { return set_; }
+
+ private:
+  sigset_t set_{}, old_{};
+};
+
+class SignalWatcher {
+ public:
+  SignalWatcher(const SignalMask& mask, run::PipelineRun& run) {
+    thread_ = std::thread([&mask, &run] {
+      bool asked = false;
       for (;;) {
         int sig = 0;
-        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR2) return;
-        fmt::print(stderr, "\nkiln: {} received, cancelling the run...\n",
+        if (sigwait(&mask.set(), &sig) != 0 || sig == SIGUSR2) return;
+        if (asked) {
+          fmt::print(stderr, "\nkiln: second signal, exiting now\n");
+          std::_Exit(130);
+        }
+        asked = true;
+        fmt::print(stderr, "\nkiln: {} received, cancelling the run (again to exit at once)...\n",
                    sig == SIGINT ? "interrupt" : "termination request");
         run.Cancel(sig == SIGINT ? "cancelled by the user (Ctrl-C)" : "cancelled (SIGTERM)");
       }
     });
   }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
 
  private:
-  sigset_t set_{}, old_{};
   std::thread thread_;
 };
 
@@ -68,7 +84,7 @@ nlohmann::json MergeVariables(const project::Pipeline& pipeline, const std::stri
 }  // namespace
 
 int RunCommand(const RunArgs& args) {
-  SignalCanceller signals;
+  SignalMask signals;
   try {
     Environment env = Environment::FromProcess();
     project::Project project = project::Project::Open(args.project, env);
@@ -96,24 +112,30 @@ int RunCommand(const RunArgs& args) {
     data::Engine::Options engine_options;
     engine_options.temp_directory = DuckDbTempDir(env);
     data::Engine engine(engine_options);
-    connectors::HttpFetcher fetcher(connectors::FetchOptions{
-        .cache_dir = CacheDir(env) / "http",
-        .log = [](const std::string& line) { fmt::print(stderr, "  [http] {}\n", line); },
-    });
+    connectors::FetchOptions fetch;
+    fetch.cache_dir = CacheDir(env) / "http";
     ConsoleObserver console(args.verbose);
     run::PipelineRun run(project, pipeline, io_config, env,
-                         blocks::BlockServices{.engine = engine, .fetcher = fetcher},
+                         blocks::BlockServices{.engine = engine, .fetch = fetch},
                          run::RunOptions{.variables = vars,
                                          .variables_dir = variables_dir.path,
                                          .max_parallel_blocks = args.parallel,
                                          .fail_fast = args.fail_fast,
                                          .observer = &console});
-    signals.Watch(run);
+    SignalWatcher watcher(signals, run);
     fmt::print(stderr, "Running pipeline {} of project {} ({} blocks)\n", pipeline.uuid(),
                project.root().string(), pipeline.ExecutableBlocks().size());
     run::PipelineRunRecord record = run.Execute();
     PrintRunSummary(record, stdout);
-    return record.status == run::PipelineRunStatus::kCompleted ? 0 : 1;
+    std::fflush(stdout);
+    switch (record.status) {
+      case run::PipelineRunStatus::kCompleted:
+        return 0;
+      case run::PipelineRunStatus::kCancelled:
+        return 130;
+      default:
+        return 1;
+    }
   } catch (const Error& e) {
     fmt::print(stderr, "kiln: error: {}\n", e.what());
     return 2;

@@ -77,6 +77,12 @@ DateTime DateTime::NowUtc() {
   return DateTime(now.time_since_epoch().count() * kMicrosPerSecond, 0);
 }
 
+DateTime DateTime::NowUtcPrecise() {
+  auto now =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  return DateTime(now.time_since_epoch().count(), 0);
+}
+
 std::optional<DateTime> DateTime::Parse(std::string_view text) {
   size_t pos = 0;
   int y = Digits(text, pos, 4);

@@ -26,6 +26,8 @@ class DateTime {
                             int second = 0, int microsecond = 0);
   //! The current time in UTC, aware (offset 0), truncated to whole seconds.
   static DateTime NowUtc();
+  //! The current time in UTC, aware, with microseconds (for log records).
+  static DateTime NowUtcPrecise();
   //! Parses ISO 8601 as Python's datetime.fromisoformat (3.11) does: "2021-01-01",
   //! "2021-01-01T06:30", "2021-01-01 06:30:00.123", "...Z", "...+02:00". nullopt when invalid.
   static std::optional<DateTime> Parse(std::string_view text);

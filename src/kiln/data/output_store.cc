@@ -35,9 +35,39 @@ fs::path OutputStore::OutputDir(std::string_view block_uuid, int index) const {
   return BlockDir(block_uuid) / ("output_" + std::to_string(index));
 }
 
-void OutputStore::ClearOutputs(std::string_view block_uuid) const {
+void OutputStore::RemoveOutputsFrom(std::string_view block_uuid, int first_index) const {
   std::error_code ec;
-  for (const auto& out : ListOutputs(block_uuid)) fs::remove_all(out.dir, ec);
+  for (const auto& out : ListOutputs(block_uuid))
+    if (out.index >= first_index) fs::remove_all(out.dir, ec);
+}
+
+void OutputStore::EnsureWritable() const {
+  for (const fs::path& dir : {VariablesRoot(), LogsDir()}) {
+    if (!IsWritableDir(dir)) {
+      throw DataError(dir.string() +
+                      ": cannot create or write this folder (block outputs and logs "
+                      "go here; choose another with --data-dir or variables_dir)");
+    }
+  }
+}
+
+std::string ParquetSafeSelect(Connection& conn, const std::string& relation_sql) {
+  // DESCRIBE binds the query without running it.
+  Result schema = conn.Query("DESCRIBE SELECT * FROM " + relation_sql);
+  std::string list;
+  bool changed = false;
+  for (uint64_t r = 0; r < schema.row_count(); ++r) {
+    std::string name = QuoteIdentifier(schema.GetString(0, r).value_or(""));
+    std::string type = schema.GetString(1, r).value_or("");
+    if (!list.empty()) list += ", ";
+    if (type == "HUGEINT" || type == "UHUGEINT") {
+      list += "CAST(" + name + " AS DECIMAL(38,0)) AS " + name;
+      changed = true;
+    } else {
+      list += name;
+    }
+  }
+  return "SELECT " + (changed ? list : std::string("*")) + " FROM " + relation_sql;
 }
 
 std::string PandasDtypeFor(std::string_view t) {
@@ -69,13 +99,14 @@ StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uu
   fs::create_directories(staging, ec);
   if (ec) throw DataError(staging.string() + ": cannot create output folder: " + ec.message());
   try {
-    Result copied = conn.Query("COPY (SELECT * FROM " + relation_sql + ") TO " +
-                               QuoteLiteral((staging / "data.parquet").string()) +
+    // The relation is computed once, straight into Parquet; everything else reads that file.
+    const std::string data = QuoteLiteral((staging / "data.parquet").string());
+    Result copied = conn.Query("COPY (" + ParquetSafeSelect(conn, relation_sql) + ") TO " + data +
                                " (FORMAT parquet, COMPRESSION snappy)");
     out.rows = copied.row_count() > 0 ? static_cast<uint64_t>(copied.GetInt64(0, 0)) : 0;
-    conn.Execute("COPY (SELECT * FROM " + relation_sql + " LIMIT 1000) TO " +
+    conn.Execute("COPY (SELECT * FROM read_parquet(" + data + ") LIMIT 1000) TO " +
                  QuoteLiteral((staging / "sample_data.parquet").string()) + " (FORMAT parquet)");
-    Result schema = conn.Query("DESCRIBE SELECT * FROM " + relation_sql);
+    Result schema = conn.Query("DESCRIBE SELECT * FROM read_parquet(" + data + ")");
     nlohmann::ordered_json column_types = nlohmann::ordered_json::object();
     for (uint64_t r = 0; r < schema.row_count(); ++r) {
       column_types[schema.GetString(0, r).value_or("")] =
@@ -111,7 +142,9 @@ std::vector<StoredOutput> OutputStore::ListOutputs(std::string_view block_uuid) 
     std::string name = entry.path().filename().string();
     if (!entry.is_directory() || !name.starts_with("output_")) continue;
     std::string digits = name.substr(7);
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    if (digits.empty() || digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(), ::isdigit))
+      continue;
     StoredOutput o;
     o.index = std::stoi(digits);
     o.dir = entry.path();

@@ -42,12 +42,18 @@ class OutputStore {
   std::filesystem::path BlockDir(std::string_view block_uuid) const;
   std::filesystem::path OutputDir(std::string_view block_uuid, int index) const;
 
-  //! Removes every output_* folder of the block (Mage drops stale outputs before storing).
-  void ClearOutputs(std::string_view block_uuid) const;
+  //! Removes the block's output_N folders with N >= first_index (Mage drops the outputs a run
+  //! did not write again, §7.5).
+  void RemoveOutputsFrom(std::string_view block_uuid, int first_index) const;
 
-  //! Stores the DuckDB relation `relation_sql` (a table name or a table function call) as
-  //! output_<index> of the block, using `conn`. Returns what was stored. Throws DataError
-  //! (nothing is left at the final path on failure).
+  //! Creates the variables and logs folders, or throws DataError naming the one that cannot be
+  //! written (checked before a run starts, so no block runs whose output could not be kept).
+  void EnsureWritable() const;
+
+  //! Computes the DuckDB relation `relation_sql` (a table, a table function call, or a
+  //! parenthesised query) once, straight into output_<index>/data.parquet of the block, and
+  //! writes the metadata files next to it. Returns what was stored. Throws DataError (nothing is
+  //! left at the final path on failure; a previous output_<index> is replaced only on success).
   StoredOutput WriteTable(Connection& conn, std::string_view block_uuid, int index,
                           const std::string& relation_sql) const;
 
@@ -58,6 +64,10 @@ class OutputStore {
   std::filesystem::path pipeline_dir_;
   std::string partition_;
 };
+
+//! `SELECT ... FROM relation_sql` whose columns keep their values through Parquet: DuckDB writes
+//! HUGEINT (e.g. sum() of BIGINT) as DOUBLE, so those become DECIMAL(38,0), exact.
+std::string ParquetSafeSelect(Connection& conn, const std::string& relation_sql);
 
 //! The pandas dtype name Kiln records for a DuckDB column type (e.g. "BIGINT" -> "Int64",
 //! "DOUBLE" -> "float64", "VARCHAR" -> "str", "TIMESTAMP" -> "datetime64[ns]").

@@ -91,6 +91,24 @@ bool IsBlankSql(std::string_view text) {
   return true;
 }
 
+std::string FirstKeyword(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (size_t skipped = SkipSpecial(text, i);
+               skipped != i && (text[i] == '-' || text[i] == '/')) {
+      i = skipped;  // a comment
+    } else {
+      break;
+    }
+  }
+  std::string word;
+  while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i++])));
+  return word;
+}
+
 std::vector<SqlStatement> SplitSqlScript(std::string_view script) {
   std::vector<SqlStatement> out;
   size_t start = 0;
@@ -102,7 +120,7 @@ std::vector<SqlStatement> SplitSqlScript(std::string_view script) {
       size_t first = 0;
       while (first < piece.size() && std::isspace(static_cast<unsigned char>(piece[first])))
         ++first;
-      out.push_back({std::string(piece), start_line + CountLines(piece, 0, first)});
+      out.push_back({std::string(piece.substr(first)), start_line + CountLines(piece, 0, first)});
     }
   };
   size_t i = 0;

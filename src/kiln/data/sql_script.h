@@ -12,8 +12,8 @@
 namespace kiln::data {
 
 struct SqlStatement {
-  std::string text;  //!< the statement without its terminating ';', comments kept
-  int line = 1;      //!< 1-based line of the script on which the statement starts
+  std::string text;  //!< from its first non-space character to before its ';', comments kept
+  int line = 1;      //!< 1-based line of the script on which `text` starts
 };
 
 //! Splits `script` at top-level ';'. A ';' inside '...' (with '' escapes), E'...' (backslash
@@ -23,5 +23,9 @@ std::vector<SqlStatement> SplitSqlScript(std::string_view script);
 
 //! True when `text` holds nothing but white space and comments.
 bool IsBlankSql(std::string_view text);
+
+//! The statement's first word after white space and comments, upper-cased ("SELECT", "PIVOT";
+//! "" when it does not start with a letter).
+std::string FirstKeyword(std::string_view statement);
 
 }  // namespace kiln::data

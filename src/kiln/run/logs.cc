@@ -52,7 +52,7 @@ LogFile::LogFile(std::filesystem::path path, nlohmann::ordered_json tags, std::s
 }
 
 void LogFile::Write(blocks::LogLevel level, std::string_view message) {
-  DateTime now = DateTime::NowUtc();
+  DateTime now = DateTime::NowUtcPrecise();
   {
     std::lock_guard lock(mu_);
     if (out_) {
@@ -68,7 +68,7 @@ void LogFile::Write(blocks::LogLevel level, std::string_view message) {
       out_.flush();
     }
   }
-  if (observer_ && level != blocks::LogLevel::kDebug) {
+  if (observer_) {
     std::lock_guard lock(observer_mu_);
     observer_->OnLog(block_uuid_, level, message);
   }

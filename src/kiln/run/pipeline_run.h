@@ -2,10 +2,10 @@
 // branches in parallel on a pool of worker threads, retries and timeouts per block, outputs
 // stored in Mage's variables layout, statuses as Mage names them.
 //
-// Handoff: a block starts as soon as its last upstream has *produced* its output (an in-memory
-// DuckDB table); storing that output as Parquet happens in the background and the upstream
-// becomes `completed` when it is stored. In-memory outputs are dropped once stored and no
-// longer needed downstream; later readers use the Parquet files.
+// Handoff: a block's query is computed once, straight into its Parquet output
+// (data/output_store.h); the block is `completed` when that output is complete on disk, and its
+// downstream blocks start at once, reading the Parquet files. Memory stays bounded by what one
+// query needs, whatever the size of the data, and every completed block's output survives a crash.
 #pragma once
 
 #include <memory>
@@ -45,7 +45,8 @@ class PipelineRun {
   PipelineRun& operator=(const PipelineRun&) = delete;
 
   //! Checks the pipeline, then runs it to the end. Throws RunError before running anything when
-  //! the pipeline has errors (cycles, unknown upstreams, missing files, unsupported blocks).
+  //! the pipeline has errors (cycles, unknown upstreams, missing files, unsupported blocks,
+  //! add-on blocks included) or its outputs and logs folders cannot be written.
   //! Block failures do not throw: they are in the returned record. A failed block marks its
   //! downstream `upstream_failed`; independent branches go on unless fail_fast.
   PipelineRunRecord Execute();

@@ -50,6 +50,7 @@ struct PipelineRunRecord {
   PipelineRunStatus status = PipelineRunStatus::kInitial;
   std::vector<BlockRunRecord> blocks;  //!< in dependency order
   std::filesystem::path variables_dir;
+  std::filesystem::path outputs_dir;  //!< .variables[/<partition>] of the pipeline
   std::filesystem::path logs_dir;
   std::optional<DateTime> execution_date;
   std::chrono::milliseconds duration{0};

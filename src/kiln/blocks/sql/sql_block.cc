@@ -1,11 +1,12 @@
 #include "kiln/blocks/sql/sql_block.h"
 
-#include <unistd.h>
 #include <filesystem>
+#include <regex>
 
 #include "kiln/blocks/sql/remote_files.h"
 #include "kiln/blocks/sql/template_context.h"
 #include "kiln/common/names.h"
+#include "kiln/common/text.h"
 #include "kiln/connectors/duckdb/table_export.h"
 #include "kiln/connectors/error.h"
 #include "kiln/data/engine.h"
@@ -25,8 +26,8 @@ bool ConfigBool(const project::BlockSpec& block, const char* key) {
   return it != block.configuration.end() && it->is_boolean() && it->get<bool>();
 }
 
-// Where the warehouse of `block` lives: DUCKDB_DATABASE of its profile, relative to the
-// project, defaulting to <project>/warehouse.duckdb.
+// The profile's DuckDB settings: DUCKDB_DATABASE relative to the project (default
+// <project>/warehouse.duckdb) and the schema statements run in.
 struct Warehouse {
   fs::path file;
   std::string schema;
@@ -58,23 +59,80 @@ Warehouse ResolveWarehouse(const BlockInvocation& inv, const templating::Context
   return w;
 }
 
-// The statement on one line, without leading comments, cut at 80 characters (for messages).
-std::string Excerpt(const std::string& sql) {
-  std::string code;
-  for (size_t i = 0; i < sql.size();) {
-    size_t end = sql.find('\n', i);
-    std::string line = sql.substr(i, end == std::string::npos ? std::string::npos : end - i);
-    size_t first = line.find_first_not_of(" \t\r");
-    if (!(code.empty() && (first == std::string::npos || line.compare(first, 2, "--") == 0)))
-      code += line + "\n";
-    if (end == std::string::npos) break;
-    i = end + 1;
+// The warehouse table the output is exported to (data_provider_table), checked before any
+// statement runs so that a misconfigured block has no side effects.
+struct ExportTarget {
+  std::string schema, table;
+  connectors::ExportWritePolicy policy = connectors::ExportWritePolicy::kAppend;
+};
+
+std::optional<ExportTarget> ResolveExport(const BlockInvocation& inv, const std::string& schema) {
+  const project::BlockSpec& block = inv.block;
+  auto table = block.ConfigString("data_provider_table");
+  if (!table) return std::nullopt;
+  if (ConfigBool(block, "use_raw_sql")) {
+    inv.log.Warning("data_provider_table '" + *table +
+                    "' is ignored because use_raw_sql is true (the SQL runs as written)");
+    return std::nullopt;
   }
-  std::string one_line;
-  for (char c : code) one_line += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-  size_t start = one_line.find_first_not_of(' ');
-  one_line = start == std::string::npos ? "" : one_line.substr(start);
-  return one_line.size() > 80 ? one_line.substr(0, 77) + "..." : one_line;
+  ExportTarget target{schema, *table};
+  if (size_t dot = table->find('.'); dot != std::string::npos) {  // "schema.table"
+    target.schema = table->substr(0, dot);
+    target.table = table->substr(dot + 1);
+    if (target.schema.empty() || target.table.empty() ||
+        target.table.find('.') != std::string::npos) {
+      throw BlockError("block '" + block.uuid + "': data_provider_table '" + *table +
+                       "' must be 'table' or 'schema.table'");
+    }
+  }
+  std::string policy = block.ConfigString("export_write_policy").value_or("append");
+  auto parsed = connectors::ParseExportWritePolicy(policy);
+  if (!parsed) {
+    throw BlockError("block '" + block.uuid + "': export_write_policy '" + policy +
+                     "' is not one of append, replace, fail");
+  }
+  target.policy = *parsed;
+  return target;
+}
+
+// A statement whose result is the block's output: any query DuckDB's parser shows as a SELECT,
+// and the DuckDB statements that return a table without being one.
+bool ProducesTable(const StatementInfo& info, const std::string& statement) {
+  if (info.is_select) return true;
+  std::string first = data::FirstKeyword(statement);
+  return first == "PIVOT" || first == "UNPIVOT" || first == "SUMMARIZE" || first == "DESCRIBE" ||
+         first == "SHOW";
+}
+
+// One line for a DuckDB error in `statement`: "<source>:<line>: <DuckDB's first paragraph>".
+// DuckDB's "LINE n" counts from the text it ran, which had `wrapper_lines` lines before the
+// statement.
+std::string DescribeStatementError(const BlockInvocation& inv, const data::SqlStatement& statement,
+                                   int wrapper_lines, const std::string& duckdb_message) {
+  int line = statement.line;
+  static const std::regex kLine(R"(LINE (\d+):)");
+  std::smatch m;
+  if (std::regex_search(duckdb_message, m, kLine)) {
+    line = statement.line + std::max(0, std::stoi(m[1]) - 1 - wrapper_lines);
+  }
+  std::string first;  // the message up to the blank line before DuckDB's "LINE n:" excerpt
+  for (size_t i = 0; i < duckdb_message.size(); ++i) {
+    if (duckdb_message.compare(i, 2, "\n\n") == 0) break;
+    first += duckdb_message[i] == '\n' ? ' ' : duckdb_message[i];
+  }
+  if (first.find("httpfs") != std::string::npos) {
+    first =
+        "this statement reads an http(s) URL, which needs DuckDB's httpfs extension: Kiln "
+        "downloads URLs itself only in SELECT statements, so read the URL in a SELECT (e.g. a "
+        "data loader) and use {{ df_1 }} downstream";
+  }
+  return "block '" + inv.block.uuid + "': " + BlockSourceName(inv) + ":" + std::to_string(line) +
+         ": " + first;
+}
+
+[[noreturn]] void ThrowStopped(const BlockInvocation& inv) {
+  throw BlockError("block '" + inv.block.uuid + "' was stopped: " +
+                   (inv.cancel.reason().empty() ? "interrupted" : inv.cancel.reason()));
 }
 
 }  // namespace
@@ -102,95 +160,94 @@ BlockResult SqlBlockRunner::Run(BlockInvocation& inv) {
   const std::string rendered = RenderBlockSql(inv, code);
   inv.log.Debug("rendered SQL:\n" + rendered);
 
-  Warehouse warehouse = ResolveWarehouse(inv, context);
+  const Warehouse warehouse = ResolveWarehouse(inv, context);
+  const std::optional<ExportTarget> target = ResolveExport(inv, warehouse.schema);
+  std::vector<data::SqlStatement> statements = data::SplitSqlScript(rendered);
+  if (statements.empty()) throw BlockError("block '" + block.uuid + "' has no SQL statements");
+
   data::Engine& engine = inv.services.engine;
-  std::string catalog = engine.AttachWarehouse(warehouse.file);
+  // The lease outlives the connection (declared first): the warehouse is detached after the
+  // connection that uses it is gone.
+  std::unique_ptr<data::WarehouseLease> lease = engine.LeaseWarehouse(
+      warehouse.file, data::LockWait{.on_wait = [&](const std::string& m) { inv.log.Warning(m); },
+                                     .cancelled = [&] { return inv.cancel.cancelled(); }});
   std::unique_ptr<data::Connection> conn = engine.Connect();
   CancelToken::Registration interrupt(inv.cancel, [c = conn.get()] { c->Interrupt(); });
 
   // Unqualified names mean the warehouse (as in Mage); relative file paths in DuckDB readers
   // are looked up in the working directory, then in the project folder.
   std::error_code ec;
-  fs::path cwd = fs::current_path(ec);
+  const std::string catalog = QuoteIdentifier(lease->alias());
   conn->Execute("SET file_search_path = " +
-                QuoteLiteral(cwd.string() + "," + inv.project.root().string()));
+                QuoteLiteral(fs::current_path(ec).string() + "," + inv.project.root().string()));
   if (warehouse.schema != "main") {
-    conn->Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(catalog) + "." +
+    conn->Execute("CREATE SCHEMA IF NOT EXISTS " + catalog + "." +
                   QuoteIdentifier(warehouse.schema));
   }
-  conn->Execute("USE " + QuoteIdentifier(catalog) + "." + QuoteIdentifier(warehouse.schema));
+  conn->Execute("USE " + catalog + "." + QuoteIdentifier(warehouse.schema));
 
-  std::vector<data::SqlStatement> statements = data::SplitSqlScript(rendered);
-  if (statements.empty()) throw BlockError("block '" + block.uuid + "' has no SQL statements");
-
-  // Inspect every statement first (parser only): which is the last SELECT, which files to fetch.
+  // Parse every statement first (nothing runs): which one is the output, which files to fetch.
   std::vector<StatementInfo> infos;
-  int last_select = -1;
+  int output_index = -1;
   for (size_t i = 0; i < statements.size(); ++i) {
     infos.push_back(InspectStatement(*conn, statements[i].text));
-    if (infos.back().is_select) last_select = static_cast<int>(i);
+    if (ProducesTable(infos.back(), statements[i].text)) output_index = static_cast<int>(i);
+  }
+  if (target && output_index < 0) {
+    throw BlockError("block '" + block.uuid + "' sets data_provider_table '" + target->table +
+                     "' but its SQL has no SELECT to write there");
   }
 
-  const std::string output_table = std::string(data::Engine::kOutputCatalog) + ".main." +
-                                   QuoteIdentifier(inv.output_table_prefix + "__output_0");
+  connectors::FetchOptions fetch = inv.services.fetch;
+  fetch.log = [&](const std::string& line) { inv.log.Info(line); };
+  fetch.cancelled = [&] { return inv.cancel.cancelled(); };
+  connectors::HttpFetcher fetcher(fetch);
+
   BlockResult result;
   for (size_t i = 0; i < statements.size(); ++i) {
+    if (inv.cancel.cancelled()) ThrowStopped(inv);
     std::string text = statements[i].text;
-    if (!infos[i].remote.empty())
-      text = LocalizeRemoteFiles(text, infos[i], inv.services.fetcher, inv.log);
+    if (!infos[i].remote.empty()) {
+      text = LocalizeRemoteFiles(text, infos[i], fetcher, inv.log);
+      if (inv.cancel.cancelled()) ThrowStopped(inv);
+    }
+    const bool is_output = static_cast<int>(i) == output_index;
     try {
-      if (static_cast<int>(i) == last_select) {
-        conn->Execute("DROP TABLE IF EXISTS " + output_table);
-        data::Result r = conn->Query("CREATE TABLE " + output_table + " AS\n" + text + "\n");
-        result.rows = r.row_count() > 0 ? static_cast<uint64_t>(r.GetInt64(0, 0)) : 0;
-        result.output_tables.push_back(output_table);
+      if (is_output) {
+        // Computed once, straight into the block's output_0 (Parquet).
+        data::StoredOutput stored =
+            inv.outputs.WriteTable(*conn, block.uuid, 0, "(\n" + text + "\n)");
+        result.rows = stored.rows;
+        result.outputs.push_back(std::move(stored));
       } else {
         data::Result r = conn->Query(text);
-        if (last_select < 0 && r.column_count() == 1 && r.column_name(0) == "Count" &&
+        if (output_index < 0 && r.column_count() == 1 && r.column_name(0) == "Count" &&
             r.row_count() == 1) {
           result.rows = static_cast<uint64_t>(r.GetInt64(0, 0));  // COPY / INSERT counts
         }
       }
     } catch (const data::InterruptedError&) {
-      throw BlockError("block '" + block.uuid + "' was stopped: " +
-                       (inv.cancel.reason().empty() ? "interrupted" : inv.cancel.reason()));
+      ThrowStopped(inv);
     } catch (const data::DataError& e) {
-      std::string hint;
-      std::string what = e.what();
-      if (!infos[i].is_select && (text.find("http://") != std::string::npos ||
-                                  text.find("https://") != std::string::npos)) {
-        hint =
-            " (Kiln downloads http(s) files only in SELECT statements: read the URL in a "
-            "SELECT, e.g. a data loader block, and use {{ df_1 }} downstream)";
-      }
-      throw BlockError("block '" + block.uuid + "', statement at line " +
-                       std::to_string(statements[i].line) + " (" + Excerpt(statements[i].text) +
-                       "): " + what + hint);
+      if (inv.cancel.cancelled()) ThrowStopped(inv);
+      throw BlockError(DescribeStatementError(inv, statements[i], is_output ? 1 : 0, e.what()));
     }
   }
+  inv.outputs.RemoveOutputsFrom(block.uuid, static_cast<int>(result.outputs.size()));
 
-  if (auto table = block.ConfigString("data_provider_table");
-      table && !ConfigBool(block, "use_raw_sql")) {
-    if (result.output_tables.empty()) {
-      throw BlockError("block '" + block.uuid + "' sets data_provider_table '" + *table +
-                       "' but its SQL has no SELECT to write there");
-    }
-    std::string policy_text = block.ConfigString("export_write_policy").value_or("append");
-    auto policy = connectors::ParseExportWritePolicy(policy_text);
-    if (!policy) {
-      throw BlockError("block '" + block.uuid + "': export_write_policy '" + policy_text +
-                       "' is not one of append, replace, fail");
-    }
-    connectors::DuckDbTableRef target{catalog, warehouse.schema, *table};
+  if (target) {
+    connectors::DuckDbTableRef ref{lease->alias(), target->schema, target->table};
     try {
-      uint64_t rows = connectors::ExportToDuckDbTable(*conn, target, output_table, *policy);
+      uint64_t rows = connectors::ExportToDuckDbTable(*conn, ref, result.outputs[0].RelationSql(),
+                                                      target->policy);
       result.destinations.push_back("warehouse " + warehouse.file.string() + " table " +
-                                    target.DisplayName() + " (" +
-                                    std::string(connectors::ExportWritePolicyName(*policy)) + ", " +
-                                    std::to_string(rows) + " rows)");
+                                    ref.DisplayName() + " (" +
+                                    std::string(connectors::ExportWritePolicyName(target->policy)) +
+                                    ", " + CountOf(rows, "row") + ")");
     } catch (const data::InterruptedError&) {
-      throw BlockError("block '" + block.uuid + "' was stopped: " + inv.cancel.reason());
+      ThrowStopped(inv);
     } catch (const connectors::ConnectorError& e) {
+      if (inv.cancel.cancelled()) ThrowStopped(inv);
       throw BlockError("block '" + block.uuid + "': " + e.what());
     }
   }

@@ -48,11 +48,11 @@ templating::Context BuildSqlContext(const BlockInvocation& inv) {
   for (size_t i = 0; i < inv.upstream.size(); ++i) {
     const UpstreamData& up = inv.upstream[i];
     std::string name = "df_" + std::to_string(i + 1);
-    if (up.relations.empty()) {
+    if (up.outputs.empty()) {
       ctx.Set(name, Value::Undefined(name + " is undefined: upstream block '" + up.block_uuid +
-                                     "' produced no output"));
+                                     "' stored no output"));
     } else {
-      ctx.Set(name, Value(up.relations[0]));
+      ctx.Set(name, Value(up.outputs[0].RelationSql()));
     }
   }
 
@@ -68,24 +68,27 @@ templating::Context BuildSqlContext(const BlockInvocation& inv) {
   auto lookup = inv.block_output;
   ctx.Set("block_output", Value(templating::Function([lookup](const CallArgs& args) -> Value {
             std::string uuid = StringArg(args, "block_output", "block_uuid");
-            auto relation = lookup ? lookup(uuid) : std::nullopt;
-            if (!relation) {
-              return Value::Undefined("block_output('" + uuid +
-                                      "'): that block has not produced an output in this run");
-            }
-            return Value(*relation);
+            std::string why = "no such block";
+            auto output = lookup ? lookup(uuid, why) : std::nullopt;
+            if (!output) return Value::Undefined("block_output('" + uuid + "'): " + why);
+            return Value(output->RelationSql());
           })));
   templating::AddEnvironmentFunctions(ctx, inv.env);
   return ctx;
 }
 
-std::string RenderBlockSql(const BlockInvocation& inv, const std::string& code) {
+std::string BlockSourceName(const BlockInvocation& inv) {
   std::filesystem::path origin =
       inv.block.content ? inv.pipeline.metadata_path() : inv.block.file_path;
   std::string name = origin.lexically_relative(inv.project.root()).string();
   if (name.empty() || name.starts_with("..")) name = origin.string();
+  if (inv.block.content) name += " (content of block '" + inv.block.uuid + "')";
+  return name;
+}
+
+std::string RenderBlockSql(const BlockInvocation& inv, const std::string& code) {
   try {
-    return templating::Render(code, BuildSqlContext(inv), name);
+    return templating::Render(code, BuildSqlContext(inv), BlockSourceName(inv));
   } catch (const templating::TemplateError& e) {
     throw BlockError(e.what());
   }

@@ -14,6 +14,10 @@ namespace kiln::blocks::sql {
 //! upstream_blocks order); and the functions variables(name), block_output(uuid), env_var(name).
 templating::Context BuildSqlContext(const BlockInvocation& invocation);
 
+//! How messages name the block's code: its file relative to the project
+//! ("transformers/clean.sql"), or "<pipeline file> (content of block 'x')" for inline content.
+std::string BlockSourceName(const BlockInvocation& invocation);
+
 //! Renders the block's SQL with BuildSqlContext. Throws BlockError "<file>:<line>: ..." on a
 //! template error (an undefined name, a syntax error).
 std::string RenderBlockSql(const BlockInvocation& invocation, const std::string& code);

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each prints one JSON line (see bench/README.md).
+# usage: bench/run_all.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+[[ -x "$BUILD/kiln" ]] || BUILD=$(dirname "$BUILD")
+python3 bench/kiln_run_full_month.py "$BUILD"
