@@ -137,7 +137,6 @@ TEST(TemplateTest, DeeplyNestedExpressionIsAnErrorNotACrash) {
   EXPECT_EQ(ErrorOf(source), "test.sql:1: nested too deeply");
 }
 
-
 // The context Kiln builds for a Mage SQL block (spec sections 6.3 and 8.1 step 7).
 }  // namespace
 }  // namespace kiln::templating

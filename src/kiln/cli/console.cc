@@ -40,7 +40,8 @@ std::string FormatDuration(std::chrono::milliseconds ms) {
   return fmt::format("{} min {:02d} s", total / 60, total % 60);
 }
 
-ConsoleObserver::ConsoleObserver(bool verbose) : verbose_(verbose), color_(::isatty(2) == 1) {}
+ConsoleObserver::ConsoleObserver(bool verbose, size_t name_width)
+    : verbose_(verbose), color_(::isatty(2) == 1), name_width_(std::max<size_t>(name_width, 12)) {}
 
 void ConsoleObserver::OnBlockStatus(const run::BlockRunRecord& r) {
   if (r.status == run::BlockRunStatus::kQueued || r.status == run::BlockRunStatus::kInitial) return;
@@ -56,7 +57,8 @@ void ConsoleObserver::OnBlockStatus(const run::BlockRunRecord& r) {
   std::string status(run::BlockRunStatusName(r.status));
   if (color_) status = std::string(StatusColor(r.status)) + status + "\033[0m";
   int pad = color_ ? 15 + 9 : 15;
-  fmt::print(stderr, "{}  {:<32} {:<{}} {}\n", Clock(), r.block_uuid, status, pad, detail);
+  fmt::print(stderr, "{}  {:<{}}  {:<{}} {}\n", Clock(), r.block_uuid, name_width_, status, pad,
+             detail);
 }
 
 void ConsoleObserver::OnLog(std::string_view block_uuid, blocks::LogLevel level,

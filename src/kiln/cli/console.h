@@ -13,7 +13,8 @@ namespace kiln::cli {
 //! Prints a run's progress to stderr. Colours only when stderr is a terminal.
 class ConsoleObserver : public run::RunObserver {
  public:
-  explicit ConsoleObserver(bool verbose);
+  //! `name_width`: the longest block uuid of the pipeline, to align the status column.
+  ConsoleObserver(bool verbose, size_t name_width);
   void OnBlockStatus(const run::BlockRunRecord& record) override;
   void OnLog(std::string_view block_uuid, blocks::LogLevel level,
              std::string_view message) override;
@@ -21,6 +22,7 @@ class ConsoleObserver : public run::RunObserver {
  private:
   bool verbose_;
   bool color_;
+  size_t name_width_;
 };
 
 //! Prints the end-of-run summary to stdout.

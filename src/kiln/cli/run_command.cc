@@ -114,7 +114,10 @@ int RunCommand(const RunArgs& args) {
     data::Engine engine(engine_options);
     connectors::FetchOptions fetch;
     fetch.cache_dir = CacheDir(env) / "http";
-    ConsoleObserver console(args.verbose);
+    size_t name_width = 0;
+    for (const auto* b : pipeline.ExecutableBlocks())
+      name_width = std::max(name_width, b->uuid.size());
+    ConsoleObserver console(args.verbose, name_width);
     run::PipelineRun run(project, pipeline, io_config, env,
                          blocks::BlockServices{.engine = engine, .fetch = fetch},
                          run::RunOptions{.variables = vars,
