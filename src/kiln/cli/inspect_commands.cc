@@ -4,6 +4,7 @@
 
 #include "kiln/blocks/block_runner.h"
 #include "kiln/cli/commands.h"
+#include "kiln/cli/paths.h"
 #include "kiln/project/error.h"
 #include "kiln/project/project.h"
 
@@ -11,7 +12,7 @@ namespace kiln::cli {
 
 int PipelinesCommand(const std::filesystem::path& root) {
   try {
-    project::Project project = project::Project::Open(root, Environment::FromProcess());
+    project::Project project = project::Project::Open(root, ProjectEnvironment(root));
     std::vector<std::string> uuids = project.PipelineUuids();
     if (uuids.empty()) {
       fmt::print("No pipelines in {} (pipelines/<uuid>/metadata.yaml)\n", project.root().string());
@@ -40,7 +41,7 @@ int PipelinesCommand(const std::filesystem::path& root) {
 
 int ShowCommand(const std::filesystem::path& root, const std::string& uuid) {
   try {
-    project::Project project = project::Project::Open(root, Environment::FromProcess());
+    project::Project project = project::Project::Open(root, ProjectEnvironment(root));
     project::Pipeline p = project.LoadPipeline(uuid);
     fmt::print("Pipeline {} ({}, type {})\n", p.uuid(), p.name(), p.type());
     if (!p.description().empty()) fmt::print("  {}\n", p.description());

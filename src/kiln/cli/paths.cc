@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "kiln/config/dotenv.h"
+
 namespace kiln::cli {
 namespace fs = std::filesystem;
 
@@ -9,6 +11,12 @@ fs::path CacheDir(const Environment& env) {
   if (auto dir = env.Get("KILN_CACHE_DIR"); dir && !dir->empty()) return *dir;
   if (auto xdg = env.Get("XDG_CACHE_HOME"); xdg && !xdg->empty()) return fs::path(*xdg) / "kiln";
   return fs::path(env.Get("HOME").value_or("/tmp")) / ".cache" / "kiln";
+}
+
+Environment ProjectEnvironment(const fs::path& project) {
+  Environment env = Environment::FromProcess();
+  config::LoadDotEnvFiles(project, env);
+  return env;
 }
 
 fs::path DuckDbTempDir(const Environment& env) {

@@ -12,4 +12,9 @@ std::filesystem::path CacheDir(const Environment& env);
 //! A folder for DuckDB to spill to when outputs outgrow memory: <tmp>/kiln-<uid>.
 std::filesystem::path DuckDbTempDir(const Environment& env);
 
+//! The environment a project's files and blocks see: the process environment, plus the
+//! project's `.env` and its parent's `.env` for variables the process does not set
+//! (config/dotenv.h). Throws config::ConfigError for a malformed .env line.
+Environment ProjectEnvironment(const std::filesystem::path& project);
+
 }  // namespace kiln::cli

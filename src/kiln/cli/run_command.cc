@@ -86,7 +86,7 @@ nlohmann::json MergeVariables(const project::Pipeline& pipeline, const std::stri
 int RunCommand(const RunArgs& args) {
   SignalMask signals;
   try {
-    Environment env = Environment::FromProcess();
+    Environment env = ProjectEnvironment(args.project);
     project::Project project = project::Project::Open(args.project, env);
     project::Pipeline pipeline = project.LoadPipeline(args.pipeline);
 

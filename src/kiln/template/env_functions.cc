@@ -45,17 +45,27 @@ Value JsonValue(const CallArgs& args) {
   return Value::FromJson(*node);
 }
 
+// env_var(name[, default]) and mage_secret_var(name): both read `env`; they differ only in
+// how a miss is worded.
+Function EnvLookup(const Environment& env, UnsetEnvPolicy policy, const char* function,
+                   const char* what) {
+  return [&env, policy, function, what](const CallArgs& args) -> Value {
+    std::string name = NameArg(args, function);
+    if (auto value = env.Get(name)) return Value(*value);
+    if (args.positional.size() > 1) return args.positional[1];
+    if (policy == UnsetEnvPolicy::kMarker)
+      return Value(std::string(kMarkerStart) + name + kMarkerEnd);
+    return Value::Undefined(std::string(what) + " '" + name + "' is not set");
+  };
+}
+
 }  // namespace
 
 void AddEnvironmentFunctions(Context& context, const Environment& env, UnsetEnvPolicy policy) {
-  context.Set("env_var", Value(Function([&env, policy](const CallArgs& args) -> Value {
-                std::string name = NameArg(args, "env_var");
-                if (auto value = env.Get(name)) return Value(*value);
-                if (args.positional.size() > 1) return args.positional[1];
-                if (policy == UnsetEnvPolicy::kMarker)
-                  return Value(std::string(kMarkerStart) + name + kMarkerEnd);
-                return Value::Undefined("environment variable '" + name + "' is not set");
-              })));
+  context.Set("env_var", Value(EnvLookup(env, policy, "env_var", "environment variable")));
+  // Kiln has no secret store yet: a secret is read from the environment (or a .env file).
+  context.Set("mage_secret_var",
+              Value(EnvLookup(env, policy, "mage_secret_var", "secret (environment variable)")));
   context.Set("json_value", Value(Function(JsonValue)));
 }
 

@@ -21,7 +21,9 @@ enum class UnsetEnvPolicy {
   kMarker,
 };
 
-//! Defines env_var(name[, default]) over `env` and json_value(text, "a.b.0") in `context`.
+//! Defines env_var(name[, default]) over `env`, mage_secret_var(name) (Kiln has no secret store
+//! yet: secrets are environment variables, e.g. from the project's .env) and
+//! json_value(text, "a.b.0") in `context`.
 //! `env` must outlive every render that uses the context.
 void AddEnvironmentFunctions(Context& context, const Environment& env,
                              UnsetEnvPolicy policy = UnsetEnvPolicy::kUndefined);
