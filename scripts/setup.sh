@@ -20,8 +20,9 @@ HEADER_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 # Build tools and libraries (Debian 12 names). Keep sorted; docs/development.md explains each.
 APT_PACKAGES=(
   build-essential ca-certificates clang-format cmake g++ gzip libcli11-dev libcpp-httplib-dev
-  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libspdlog-dev libssl-dev
-  libyaml-cpp-dev make nlohmann-json3-dev nodejs npm pkg-config python3 zlib1g-dev
+  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libspdlog-dev libssl-dev
+  libyaml-cpp-dev make nlohmann-json3-dev nodejs npm pkg-config postgresql postgresql-client
+  python3 python3-pandas python3-psycopg2 zlib1g-dev
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
