@@ -234,3 +234,26 @@ TEST_F(RunBehaviourTest, WarehouseFileComesFromIoConfig) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(HugeintTest, HugeintColumnsOfAWarehouseTableStayExactThroughTheOutput) {
+  KilnProject project;
+  project.Write("data_loaders/make.sql",
+                "CREATE OR REPLACE TABLE big AS SELECT 12345678901234567890123::HUGEINT AS h;\n"
+                "SELECT 1 AS done");
+  project.Write("transformers/read.sql", "SELECT * FROM big");
+  project.Write("pipelines/p/metadata.yaml", R"(blocks:
+- {uuid: make, type: data_loader, language: sql}
+- {uuid: read, type: transformer, language: sql, upstream_blocks: [make]}
+)");
+  ProcessResult r = project.Run("p");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(KilnProject::Value("SELECT h::VARCHAR FROM read_parquet('" +
+                               (project.OutputDir("p", "read") / "data.parquet").string() + "')"),
+            "12345678901234567890123");
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -18,7 +18,8 @@ KilnProject::KilnProject(const std::string& example) {
   data_dir_ = temp_.path() / "data";
   cache_dir_ = temp_.path() / "cache";
   fs::copy(SourceDir() / "examples" / example, root_, fs::copy_options::recursive);
-  for (const char* artefact : {".kiln", "output", "warehouse.duckdb", "warehouse.duckdb.wal"})
+  for (const char* artefact :
+       {".kiln", "output", "warehouse.duckdb", "warehouse.duckdb.wal", ".env"})
     fs::remove_all(root_ / artefact);
   fs::create_directories(root_ / "output");
 }

@@ -17,7 +17,7 @@ void CancelToken::Cancel(std::string reason) {
 void CancelToken::Reinterrupt() {
   if (!cancelled()) return;
   std::lock_guard lock(interrupt_mu_);
-  if (interrupt_) interrupt_();
+  for (auto& [id, interrupt] : interrupts_) interrupt();
 }
 
 bool CancelToken::cancelled() const {
@@ -33,13 +33,14 @@ std::string CancelToken::reason() const {
 CancelToken::Registration::Registration(CancelToken& token, std::function<void()> interrupt)
     : token_(token) {
   std::lock_guard lock(token_.interrupt_mu_);
-  token_.interrupt_ = std::move(interrupt);
-  if (token_.cancelled() && token_.interrupt_) token_.interrupt_();
+  id_ = token_.next_id_++;
+  auto& slot = token_.interrupts_[id_] = std::move(interrupt);
+  if (token_.cancelled() && slot) slot();
 }
 
 CancelToken::Registration::~Registration() {
   std::lock_guard lock(token_.interrupt_mu_);
-  token_.interrupt_ = nullptr;
+  token_.interrupts_.erase(id_);
 }
 
 bool CancelToken::SleepFor(std::chrono::milliseconds duration) {

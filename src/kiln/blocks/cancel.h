@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -22,7 +24,9 @@ class CancelToken {
   bool cancelled() const;
   std::string reason() const;
 
-  //! Registers `interrupt` while the returned guard lives; runs it at once if already cancelled.
+  //! Registers `interrupt` while the guard lives (several may be registered at once, e.g. a
+  //! database connection and a second one writing in parallel); runs it at once if already
+  //! cancelled.
   class Registration {
    public:
     Registration(CancelToken& token, std::function<void()> interrupt);
@@ -32,6 +36,7 @@ class CancelToken {
 
    private:
     CancelToken& token_;
+    uint64_t id_;
   };
 
   //! Sleeps for `duration` or until Cancel(); returns false when cancelled.
@@ -42,9 +47,10 @@ class CancelToken {
   std::condition_variable cv_;
   bool cancelled_ = false;
   std::string reason_;
-  // Held while the interrupt runs or changes, so a Registration never ends mid-interrupt.
+  // Held while interrupts run or change, so a Registration never ends mid-interrupt.
   std::mutex interrupt_mu_;
-  std::function<void()> interrupt_;
+  std::map<uint64_t, std::function<void()>> interrupts_;
+  uint64_t next_id_ = 0;
 };
 
 }  // namespace kiln::blocks

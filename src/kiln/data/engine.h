@@ -65,6 +65,10 @@ class Engine {
   std::unique_ptr<WarehouseLease> LeaseWarehouse(const std::filesystem::path& path,
                                                  const LockWait& wait = {});
 
+  //! The engine's own in-memory catalog, for scratch tables a block drops before it ends (e.g.
+  //! rows loaded from PostgreSQL on their way to the block's Parquet output).
+  static constexpr const char* kOutputCatalog = "memory";
+
  private:
   friend class WarehouseLease;
   void Release(const std::string& key);

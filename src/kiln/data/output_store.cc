@@ -88,7 +88,7 @@ std::string PandasDtypeFor(std::string_view t) {
 }
 
 StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uuid, int index,
-                                     const std::string& relation_sql) const {
+                                     const std::string& relation_sql, bool check_types) const {
   StoredOutput out;
   out.index = index;
   out.dir = OutputDir(block_uuid, index);
@@ -101,8 +101,10 @@ StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uu
   try {
     // The relation is computed once, straight into Parquet; everything else reads that file.
     const std::string data = QuoteLiteral((staging / "data.parquet").string());
-    Result copied = conn.Query("COPY (" + ParquetSafeSelect(conn, relation_sql) + ") TO " + data +
-                               " (FORMAT parquet, COMPRESSION snappy)");
+    std::string select =
+        check_types ? ParquetSafeSelect(conn, relation_sql) : "SELECT * FROM " + relation_sql;
+    Result copied =
+        conn.Query("COPY (" + select + ") TO " + data + " (FORMAT parquet, COMPRESSION snappy)");
     out.rows = copied.row_count() > 0 ? static_cast<uint64_t>(copied.GetInt64(0, 0)) : 0;
     conn.Execute("COPY (SELECT * FROM read_parquet(" + data + ") LIMIT 1000) TO " +
                  QuoteLiteral((staging / "sample_data.parquet").string()) + " (FORMAT parquet)");

@@ -54,8 +54,11 @@ class OutputStore {
   //! parenthesised query) once, straight into output_<index>/data.parquet of the block, and
   //! writes the metadata files next to it. Returns what was stored. Throws DataError (nothing is
   //! left at the final path on failure; a previous output_<index> is replaced only on success).
+  //! `check_types`: look for HUGEINT columns first (a bind of the query; see
+  //! ParquetSafeSelect). Callers pass false when the relation cannot have any, which saves a
+  //! second CSV sniff for `read_csv(...)` sources.
   StoredOutput WriteTable(Connection& conn, std::string_view block_uuid, int index,
-                          const std::string& relation_sql) const;
+                          const std::string& relation_sql, bool check_types = true) const;
 
   //! The block's stored outputs, by index. Empty when the block stored none.
   std::vector<StoredOutput> ListOutputs(std::string_view block_uuid) const;

@@ -62,13 +62,45 @@ void CollectArgument(const json& expr, std::vector<RemoteFileRef>& out) {
   }
 }
 
-void Walk(const json& node, std::vector<RemoteFileRef>& out) {
+// What the AST walk learns besides remote files.
+struct WalkFacts {
+  bool hugeint_possible = false;  // a source or an expression that can yield HUGEINT
+};
+
+bool MentionsHugeint(const json& type) {
+  std::string id = StringAt(type, "id");
+  return id == "HUGEINT" || id == "UHUGEINT";
+}
+
+void Walk(const json& node, std::vector<RemoteFileRef>& out, WalkFacts& facts) {
   if (node.is_array()) {
-    for (const auto& item : node) Walk(item, out);
+    for (const auto& item : node) Walk(item, out, facts);
     return;
   }
   if (!node.is_object()) return;
   std::string type = StringAt(node, "type");
+  std::string cls = StringAt(node, "class");
+  if (type == "BASE_TABLE" && !IsHttpUrl(StringAt(node, "table_name"))) {
+    facts.hugeint_possible = true;  // a table's columns are unknown until bound
+  } else if (type == "TABLE_FUNCTION") {
+    auto fn = node.find("function");
+    if (fn == node.end() || !fn->is_object() ||
+        kFileReaders.count(StringAt(*fn, "function_name")) == 0) {
+      facts.hugeint_possible = true;
+    }
+  } else if (cls == "FUNCTION" || cls == "AGGREGATE" || cls == "WINDOW") {
+    std::string name = StringAt(node, "function_name");
+    if (name.find("sum") != std::string::npos || name.find("product") != std::string::npos)
+      facts.hugeint_possible = true;
+  } else if (cls == "CAST") {
+    if (auto t = node.find("cast_type"); t != node.end() && MentionsHugeint(*t))
+      facts.hugeint_possible = true;
+  } else if (cls == "CONSTANT") {
+    if (auto v = node.find("value"); v != node.end() && v->is_object()) {
+      if (auto t = v->find("type"); t != v->end() && MentionsHugeint(*t))
+        facts.hugeint_possible = true;
+    }
+  }
   auto fn = node.find("function");
   if (type == "TABLE_FUNCTION" && fn != node.end() && fn->is_object()) {
     auto children = fn->find("children");
@@ -81,7 +113,7 @@ void Walk(const json& node, std::vector<RemoteFileRef>& out) {
     if (IsHttpUrl(name) && StringAt(node, "schema_name").empty())
       out.push_back({LocationOf(node), name});
   }
-  for (const auto& [key, child] : node.items()) Walk(child, out);
+  for (const auto& [key, child] : node.items()) Walk(child, out, facts);
 }
 
 // End (exclusive) of the '...' literal starting at `start`, and its decoded value.
@@ -102,6 +134,47 @@ std::optional<std::pair<size_t, std::string>> ScanLiteral(const std::string& tex
   return std::nullopt;
 }
 
+bool EmptyOrNull(const json& node, const char* key) {
+  auto it = node.find(key);
+  return it == node.end() || it->is_null() || (it->is_array() && it->empty()) ||
+         (it->is_object() && it->empty());
+}
+
+// `SELECT * FROM read_parquet('<file>')` and nothing else: the file, else nullopt.
+std::optional<std::string> PassthroughParquet(const json& statement) {
+  auto node = statement.find("node");
+  if (node == statement.end() || !node->is_object() || StringAt(*node, "type") != "SELECT_NODE")
+    return std::nullopt;
+  for (const char* key : {"modifiers", "where_clause", "group_expressions", "group_sets", "having",
+                          "sample", "qualify"}) {
+    if (!EmptyOrNull(*node, key)) return std::nullopt;
+  }
+  if (auto ctes = node->find("cte_map"); ctes != node->end() && !EmptyOrNull(*ctes, "map"))
+    return std::nullopt;
+  auto list = node->find("select_list");
+  if (list == node->end() || !list->is_array() || list->size() != 1) return std::nullopt;
+  const json& star = (*list)[0];
+  if (StringAt(star, "class") != "STAR" || !EmptyOrNull(star, "exclude_list") ||
+      !EmptyOrNull(star, "replace_list") || !EmptyOrNull(star, "rename_list") ||
+      !EmptyOrNull(star, "qualified_exclude_list") || !EmptyOrNull(star, "expr") ||
+      !StringAt(star, "relation_name").empty() || star.value("columns", false)) {
+    return std::nullopt;
+  }
+  auto from = node->find("from_table");
+  if (from == node->end() || StringAt(*from, "type") != "TABLE_FUNCTION") return std::nullopt;
+  auto fn = from->find("function");
+  if (fn == from->end() || StringAt(*fn, "function_name") != "read_parquet") return std::nullopt;
+  auto args = fn->find("children");
+  if (args == fn->end() || !args->is_array() || args->size() != 1) return std::nullopt;
+  const json& arg = (*args)[0];
+  if (StringAt(arg, "class") != "CONSTANT") return std::nullopt;
+  auto value = arg.find("value");
+  if (value == arg.end() || !value->is_object()) return std::nullopt;
+  auto v = value->find("value");
+  if (v == value->end() || !v->is_string()) return std::nullopt;
+  return v->get<std::string>();
+}
+
 }  // namespace
 
 StatementInfo InspectStatement(data::Connection& conn, const std::string& statement) {
@@ -112,12 +185,20 @@ StatementInfo InspectStatement(data::Connection& conn, const std::string& statem
   if (!text) return info;
   json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   auto error = doc.is_object() ? doc.find("error") : doc.end();
-  if (!doc.is_object() || error == doc.end() || !error->is_boolean() || error->get<bool>())
+  if (!doc.is_object() || error == doc.end() || !error->is_boolean()) return info;
+  if (error->get<bool>()) {
+    // "not implemented": parsed, but not a SELECT; "parser": not DuckDB's SQL.
+    info.parsed = StringAt(doc, "error_type") != "parser";
     return info;
+  }
+  info.parsed = true;
   auto statements = doc.find("statements");
   if (statements == doc.end() || !statements->is_array() || statements->size() != 1) return info;
   info.is_select = true;
-  Walk((*statements)[0], info.remote);
+  WalkFacts facts;
+  Walk((*statements)[0], info.remote, facts);
+  info.may_return_hugeint = facts.hugeint_possible;
+  info.passthrough_parquet = PassthroughParquet((*statements)[0]);
   // One literal may be reported twice (e.g. list_value and its first constant share a location).
   std::sort(info.remote.begin(), info.remote.end(),
             [](const RemoteFileRef& a, const RemoteFileRef& b) {

@@ -6,6 +6,7 @@
 // statement to read the local copies.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,15 @@ struct RemoteFileRef {
 
 //! What DuckDB's parser says about one statement.
 struct StatementInfo {
+  bool parsed = false;                //!< DuckDB's parser could read the statement
   bool is_select = false;             //!< a query (SELECT, WITH, VALUES, FROM-first)
   std::vector<RemoteFileRef> remote;  //!< http(s) files read by the statement
+  //! False only when the result cannot hold HUGEINT columns: every source is a DuckDB file
+  //! reader (read_csv, read_parquet, ...), and nothing sums, multiplies up or casts to HUGEINT.
+  bool may_return_hugeint = true;
+  //! Set when the statement is exactly `SELECT * FROM read_parquet('<file>')`: nothing selected
+  //! but every column, no filter, grouping, ordering, limit or CTE; holds the file.
+  std::optional<std::string> passthrough_parquet;
 };
 
 //! Parses `statement` with DuckDB's parser on `conn`. Only SELECT statements can be inspected;

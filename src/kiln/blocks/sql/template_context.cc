@@ -26,7 +26,8 @@ std::string StringArg(const CallArgs& args, const char* function, const char* na
 
 }  // namespace
 
-templating::Context BuildSqlContext(const BlockInvocation& inv) {
+templating::Context BuildSqlContext(const BlockInvocation& inv,
+                                    const std::vector<std::string>& df_relations) {
   templating::Context ctx;
   for (const auto& [key, value] : inv.vars.values.items()) ctx.Set(key, Value::FromJson(value));
   if (inv.vars.execution_date) {
@@ -48,11 +49,11 @@ templating::Context BuildSqlContext(const BlockInvocation& inv) {
   for (size_t i = 0; i < inv.upstream.size(); ++i) {
     const UpstreamData& up = inv.upstream[i];
     std::string name = "df_" + std::to_string(i + 1);
-    if (up.outputs.empty()) {
+    if (i >= df_relations.size() || df_relations[i].empty()) {
       ctx.Set(name, Value::Undefined(name + " is undefined: upstream block '" + up.block_uuid +
                                      "' stored no output"));
     } else {
-      ctx.Set(name, Value(up.outputs[0].RelationSql()));
+      ctx.Set(name, Value(df_relations[i]));
     }
   }
 
@@ -86,9 +87,10 @@ std::string BlockSourceName(const BlockInvocation& inv) {
   return name;
 }
 
-std::string RenderBlockSql(const BlockInvocation& inv, const std::string& code) {
+std::string RenderBlockSql(const BlockInvocation& inv, const std::string& code,
+                           const std::vector<std::string>& df_relations) {
   try {
-    return templating::Render(code, BuildSqlContext(inv), BlockSourceName(inv));
+    return templating::Render(code, BuildSqlContext(inv, df_relations), BlockSourceName(inv));
   } catch (const templating::TemplateError& e) {
     throw BlockError(e.what());
   }
