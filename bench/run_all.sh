@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 [[ -x "$BUILD/kiln" ]] || BUILD=$(dirname "$BUILD")
 python3 bench/kiln_run_full_month.py "$BUILD"
+python3 bench/api_to_postgres.py "$BUILD"

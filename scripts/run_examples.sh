@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # The main job: runs the example pipelines of examples/nyc_taxi on the real 22,792-row sample
-# with the embedded defaults (DuckDB warehouse file, local Parquet folder), then shows the
-# results.  usage: scripts/run_examples.sh [path/to/kiln]
+# with the embedded defaults (DuckDB warehouse file, local Parquet folder) and, for the
+# PostgreSQL pipelines, a throwaway PostgreSQL server (scripts/pg_sandbox.sh) unless the
+# environment or examples/nyc_taxi/.env names one (POSTGRES_HOST).
+#   usage: scripts/run_examples.sh [path/to/kiln]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILN=${1:-build/kiln}
 PROJECT=examples/nyc_taxi
 
-for pipeline in api_to_warehouse api_to_parquet; do
+run() {
   echo
-  echo "=== kiln run $PROJECT $pipeline"
-  "$KILN" run "$PROJECT" "$pipeline" --execution-date 2021-01-01T00:00:00
-done
+  echo "=== kiln run $PROJECT $1"
+  "$KILN" run "$PROJECT" "$1" --execution-date 2021-01-01T00:00:00
+}
+
+run api_to_warehouse
+run api_to_parquet
+
+if [[ -z "${POSTGRES_HOST:-}" && ! -f "$PROJECT/.env" ]]; then
+  sandbox=$(mktemp -d /tmp/kiln-pg-sandbox.XXXXXX)
+  trap 'scripts/pg_sandbox.sh stop "$sandbox"' EXIT
+  echo
+  echo "=== Starting a throwaway PostgreSQL server for the dev profile (scripts/pg_sandbox.sh)"
+  eval "$(scripts/pg_sandbox.sh start "$sandbox")"
+  echo "PostgreSQL at $POSTGRES_HOST:$POSTGRES_PORT"
+fi
+run test_config
+run api_to_postgres
 
 echo
 echo "=== Results"
-echo "Warehouse: $PROJECT/warehouse.duckdb, table ny_taxi.yellow_taxi_data"
-echo "Parquet:   $PROJECT/output/nyc_taxi_data.parquet"
-echo "Partitioned Parquet: $PROJECT/output/nyc_taxi_data/"
+echo "DuckDB warehouse: $PROJECT/warehouse.duckdb, table ny_taxi.yellow_taxi_data"
+echo "Parquet:          $PROJECT/output/nyc_taxi_data.parquet"
+echo "Partitioned:      $PROJECT/output/nyc_taxi_data/"
 find "$PROJECT/output/nyc_taxi_data" -name '*.parquet' | sort | sed 's/^/  /'
+echo "PostgreSQL:       ny_taxi.yellow_taxi_data at ${POSTGRES_HOST:-?}:${POSTGRES_PORT:-?}:" \
+  "$(PGPASSWORD=${POSTGRES_PASSWORD:-} psql -h "${POSTGRES_HOST:-localhost}" -p "${POSTGRES_PORT:-5432}" \
+      -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DBNAME:-postgres}" -tAc \
+      'SELECT count(*) || '"' rows, sum(total_amount) = '"' || round(sum(total_amount)::numeric, 2) FROM ny_taxi.yellow_taxi_data' 2>&1)"
