@@ -35,6 +35,41 @@ TEST(DotEnvTest, InterpolatesEarlierValuesAndDefaults) {
   EXPECT_EQ(env.Get("URL"), "postgres://db:5432/db");
 }
 
+TEST(DotEnvTest, FollowsDockerComposeOnTheFinerPoints) {
+  Environment env = Parsed(
+      "\xEF\xBB\xBF"
+      "A=first\nA=second\n"               // BOM skipped; a later line wins
+      "D=\"keep \\$HOME\"\nM=cost $$5\n"  // \$ and $$ are literal dollars
+      "T=value\t# a comment after a tab\n"
+      "ML=\"line one\nline two\"\nHOME_ONLY\n",  // a value over two lines; a bare key
+      Environment::FromMap({{"HOME_ONLY", "from env"}}));
+  EXPECT_EQ(env.Get("A"), "second");
+  EXPECT_EQ(env.Get("D"), "keep $HOME");
+  EXPECT_EQ(env.Get("M"), "cost $5");
+  EXPECT_EQ(env.Get("T"), "value");
+  EXPECT_EQ(env.Get("ML"), "line one\nline two");
+  EXPECT_EQ(env.Get("HOME_ONLY"), "from env");
+}
+
+TEST(DotEnvTest, ErrorsNeverShowTheValue) {
+  try {
+    Parsed("POSTGRES PASSWORD=hunter2secret\n");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("x/.env:1:"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2secret")));
+  }
+}
+
+TEST(IoConfigTest, ValueThatBreaksTheYamlAfterRenderingIsExplained) {
+  EXPECT_THAT(
+      [] {
+        IoConfig::Parse("dev:\n  POSTGRES_PASSWORD: \"{{ env_var('PW') }}\"\n", "io_config.yaml",
+                        Environment::FromMap({{"PW", "a\\d\"x"}}));
+      },
+      ::testing::ThrowsMessage<ConfigError>(HasSubstr("the file is valid YAML as written")));
+}
+
 TEST(DotEnvTest, TheProcessEnvironmentWins) {
   Environment env =
       Parsed("POSTGRES_PORT=5432\n", Environment::FromMap({{"POSTGRES_PORT", "6543"}}));
@@ -43,7 +78,7 @@ TEST(DotEnvTest, TheProcessEnvironmentWins) {
 
 TEST(DotEnvTest, MalformedLinesNameFileAndLine) {
   EXPECT_THAT([] { Parsed("A=1\nnot a setting\n"); },
-              ::testing::ThrowsMessage<ConfigError>(HasSubstr("x/.env:2: expected KEY=value")));
+              ::testing::ThrowsMessage<ConfigError>(HasSubstr("x/.env:2: expected '=' after not")));
   EXPECT_THAT([] { Parsed("A='open\n"); }, ::testing::ThrowsMessage<ConfigError>(
                                                HasSubstr("x/.env:1: unterminated single quote")));
 }

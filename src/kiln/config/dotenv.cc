@@ -1,6 +1,8 @@
 #include "kiln/config/dotenv.h"
 
 #include <cctype>
+#include <map>
+#include <optional>
 
 #include "kiln/common/files.h"
 #include "kiln/config/io_config.h"
@@ -14,28 +16,54 @@ bool IsNameChar(char c, bool first) {
          (!first && (std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-'));
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
+// Reads one .env file's assignments in order. Values are expanded against `lookup` (the
+// environment, then this file's earlier assignments).
+class DotEnvScanner {
+ public:
+  DotEnvScanner(std::string_view text, const std::string& file, const Environment& env)
+      : text_(text), file_(file), env_(env) {
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);  // UTF-8 byte order mark
+  }
 
-// Expands ${VAR}, ${VAR:-default}, ${VAR-default} and $VAR from `env` (unset: empty).
-std::string Expand(const std::string& value, const Environment& env) {
-  std::string out;
-  for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] != '$' || i + 1 == value.size()) {
-      out += value[i];
-      continue;
+  //! key -> value, a later assignment of a key replacing an earlier one (as docker compose).
+  std::map<std::string, std::string> Parse() {
+    while (pos_ < text_.size()) ParseLine();
+    return values_;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw ConfigError(file_ + ":" + std::to_string(line_) + ": " + what);
+  }
+  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  void SkipBlanks() {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\r'))
+      ++pos_;
+  }
+  void SkipToNextLine() {
+    while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+    if (pos_ < text_.size()) ++pos_;
+    ++line_;
+  }
+
+  std::optional<std::string> Lookup(const std::string& name) const {
+    if (auto v = env_.Get(name)) return v;
+    if (auto it = values_.find(name); it != values_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  // After a '$' at pos_: ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR, or $$ (a literal '$').
+  std::string Expansion() {
+    if (Peek() == '$') {
+      ++pos_;
+      return "$";
     }
-    if (value[i + 1] == '{') {
-      size_t close = value.find('}', i + 2);
-      if (close == std::string::npos) {
-        out += value.substr(i);
-        break;
-      }
-      std::string inner = value.substr(i + 2, close - i - 2);
+    if (Peek() == '{') {
+      size_t close = text_.find('}', pos_);
+      if (close == std::string_view::npos) Fail("unterminated ${...}");
+      std::string inner(text_.substr(pos_ + 1, close - pos_ - 1));
+      pos_ = close + 1;
       std::string name = inner, fallback;
       bool has_fallback = false, empty_counts = false;
       if (size_t p = inner.find(":-"); p != std::string::npos) {
@@ -44,77 +72,108 @@ std::string Expand(const std::string& value, const Environment& env) {
       } else if (size_t q = inner.find('-'); q != std::string::npos) {
         name = inner.substr(0, q), fallback = inner.substr(q + 1), has_fallback = true;
       }
-      auto v = env.Get(name);
-      out += (has_fallback && (!v || (empty_counts && v->empty()))) ? fallback : v.value_or("");
-      i = close;
-    } else if (IsNameChar(value[i + 1], true)) {
-      size_t j = i + 1;
-      while (j < value.size() &&
-             (std::isalnum(static_cast<unsigned char>(value[j])) || value[j] == '_'))
-        ++j;
-      out += env.Get(value.substr(i + 1, j - i - 1)).value_or("");
-      i = j - 1;
-    } else {
-      out += value[i];
+      auto v = Lookup(name);
+      return has_fallback && (!v || (empty_counts && v->empty())) ? fallback : v.value_or("");
     }
+    std::string name;
+    while (pos_ < text_.size() &&
+           (IsNameChar(text_[pos_], name.empty()) && text_[pos_] != '.' && text_[pos_] != '-')) {
+      name += text_[pos_++];
+    }
+    if (name.empty()) return "$";
+    return Lookup(name).value_or("");
   }
-  return out;
-}
+
+  std::string Quoted(char quote) {
+    ++pos_;  // the opening quote
+    const int opened_on = line_;
+    std::string value;
+    while (true) {
+      if (pos_ >= text_.size()) {
+        line_ = opened_on;
+        Fail(std::string("unterminated ") + (quote == '"' ? "double" : "single") + " quote");
+      }
+      char c = text_[pos_++];
+      if (c == quote) break;
+      if (c == '\n') ++line_;
+      if (quote == '"' && c == '\\' && pos_ < text_.size()) {
+        char n = text_[pos_++];
+        value += n == 'n' ? '\n' : n == 't' ? '\t' : n == 'r' ? '\r' : n;  // \$ is a literal '$'
+      } else if (quote == '"' && c == '$') {
+        value += Expansion();
+      } else {
+        value += c;
+      }
+    }
+    return value;
+  }
+
+  std::string Unquoted() {
+    std::string value;
+    while (pos_ < text_.size() && text_[pos_] != '\n') {
+      char c = text_[pos_];
+      if (c == '#' && (value.empty() || value.back() == ' ' || value.back() == '\t')) break;
+      ++pos_;
+      if (c == '$') {
+        value += Expansion();
+      } else {
+        value += c;
+      }
+    }
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
+    return value;
+  }
+
+  void ParseLine() {
+    SkipBlanks();
+    if (Peek() == '\n' || Peek() == '#' || pos_ >= text_.size()) {
+      SkipToNextLine();
+      return;
+    }
+    if (text_.substr(pos_, 7) == "export ") {
+      pos_ += 7;
+      SkipBlanks();
+    }
+    std::string key;
+    while (pos_ < text_.size() && IsNameChar(text_[pos_], key.empty())) key += text_[pos_++];
+    SkipBlanks();
+    if (key.empty()) Fail("expected KEY=value (a variable name first)");
+    if (Peek() == '\n' || pos_ >= text_.size()) {  // a bare KEY takes the environment's value
+      SkipToNextLine();
+      return;
+    }
+    if (Peek() != '=') Fail("expected '=' after " + key);
+    ++pos_;
+    SkipBlanks();
+    std::string value;
+    if (Peek() == '"' || Peek() == '\'') {
+      value = Quoted(Peek());
+      SkipBlanks();
+      if (Peek() == '#') {
+        while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+      } else if (Peek() != '\n' && pos_ < text_.size()) {
+        Fail("unexpected text after the quoted value of " + key);
+      }
+    } else {
+      value = Unquoted();
+    }
+    values_[key] = value;
+    SkipToNextLine();
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  const Environment& env_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  std::map<std::string, std::string> values_;
+};
 
 }  // namespace
 
 void ParseDotEnv(std::string_view text, const std::string& file, Environment& env) {
-  size_t pos = 0;
-  int line_no = 0;
-  while (pos <= text.size()) {
-    size_t end = text.find('\n', pos);
-    std::string_view raw =
-        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    pos = end == std::string_view::npos ? text.size() + 1 : end + 1;
-    ++line_no;
-    std::string line = Trim(raw);
-    if (line.empty() || line[0] == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = Trim(line.substr(7));
-    size_t eq = line.find('=');
-    std::string key = Trim(line.substr(0, eq == std::string::npos ? line.size() : eq));
-    bool valid_key = !key.empty() && IsNameChar(key[0], true);
-    for (char c : key) valid_key = valid_key && IsNameChar(c, false);
-    if (eq == std::string::npos || !valid_key) {
-      throw ConfigError(file + ":" + std::to_string(line_no) + ": expected KEY=value, got '" +
-                        line + "'");
-    }
-    std::string rest = line.substr(eq + 1);
-    size_t lead = rest.find_first_not_of(" \t");
-    rest = lead == std::string::npos ? "" : rest.substr(lead);
-    std::string value;
-    if (!rest.empty() && (rest[0] == '\'' || rest[0] == '"')) {
-      char quote = rest[0];
-      size_t i = 1;
-      bool closed = false;
-      for (; i < rest.size(); ++i) {
-        char c = rest[i];
-        if (c == quote) {
-          closed = true;
-          break;
-        }
-        if (quote == '"' && c == '\\' && i + 1 < rest.size()) {
-          char n = rest[++i];
-          value += n == 'n' ? '\n' : n == 't' ? '\t' : n == 'r' ? '\r' : n;
-        } else {
-          value += c;
-        }
-      }
-      if (!closed) {
-        throw ConfigError(file + ":" + std::to_string(line_no) + ": unterminated " +
-                          (quote == '"' ? "double" : "single") + " quote in the value of " + key);
-      }
-      if (quote == '"') value = Expand(value, env);
-    } else {
-      size_t comment = rest.find(" #");
-      value = Expand(Trim(rest.substr(0, comment)), env);
-    }
-    env.SetDefault(key, value);
-  }
+  for (auto& [key, value] : DotEnvScanner(text, file, env).Parse()) env.SetDefault(key, value);
 }
 
 std::vector<fs::path> LoadDotEnvFiles(const fs::path& project_root, Environment& env) {

@@ -11,11 +11,14 @@
 namespace kiln::config {
 
 //! Parses one .env file's `text` (named `file` in errors) into `env` with SetDefault, so a
-//! variable already set (the process environment, or a file read earlier) wins. Lines:
-//! `KEY=value`, `export KEY=value`, `# comments`, blank lines. Values: unquoted (trimmed; ` #...`
-//! starts a comment), 'single-quoted' (literal), "double-quoted" (\n \t \\ \" escapes).
-//! Unquoted and double-quoted values expand ${VAR}, ${VAR:-default} and $VAR from `env`.
-//! Throws ConfigError "<file>:<line>: ..." for a line that is not KEY=value.
+//! variable already set (the process environment, or a file read earlier) wins; within the file a
+//! later assignment of a key replaces an earlier one. Lines: `KEY=value`, `export KEY=value`,
+//! `# comments`, blank lines, a bare `KEY` (keeps the environment's value). Values: unquoted
+//! (trimmed; a `#` after white space starts a comment), 'single-quoted' (literal, may span
+//! lines), "double-quoted" (may span lines; \n \t \\ \" \$ escapes). Unquoted and
+//! double-quoted values expand ${VAR}, ${VAR:-default}, ${VAR-default} and $VAR (the environment,
+//! then earlier lines), and $$ is a literal '$'. A UTF-8 byte order mark is skipped.
+//! Throws ConfigError "<file>:<line>: ..." naming the key, never echoing a value.
 void ParseDotEnv(std::string_view text, const std::string& file, Environment& env);
 
 //! Reads `<project>/.env`, then `<project>/../.env` (the docker-compose layout of the seed),

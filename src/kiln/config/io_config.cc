@@ -121,7 +121,16 @@ IoConfig IoConfig::Parse(std::string_view text, const std::string& file, const E
   try {
     doc = YamlToJson(ParseYaml(rendered, file));
   } catch (const YamlError& e) {
-    throw ConfigError(e.what());
+    std::string hint;
+    try {
+      ParseYaml(text, file);  // valid as written: a value the templates inserted broke it
+      hint =
+          " (the file is valid YAML as written: a value inserted by env_var() or "
+          "mage_secret_var() holds a character YAML reads specially, such as a quote or a "
+          "backslash inside \"...\"; write that setting in single quotes)";
+    } catch (const YamlError&) {
+    }
+    throw ConfigError(std::string(e.what()) + hint);
   }
   if (!doc.is_object()) {
     if (!doc.is_null()) throw ConfigError(file + ": expected a mapping of profiles");

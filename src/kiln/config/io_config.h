@@ -29,6 +29,8 @@ class IoProfile {
   IoProfile(std::string file, std::string name, nlohmann::json values);
 
   const std::string& name() const { return name_; }
+  //! The io_config.yaml the profile comes from (for messages).
+  const std::string& file() const { return file_; }
   //! The value of `key` (e.g. "POSTGRES_HOST") as text (numbers and booleans as YAML wrote
   //! them), or nullopt when the key is absent or null. Throws ConfigError when the value uses
   //! an environment variable that is not set, naming the variable, the key and the profile.
