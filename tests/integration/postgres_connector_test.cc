@@ -137,6 +137,7 @@ TEST(CleanColumnNameTest, FollowsMagesCleanNameAndReservedWordRule) {
 TEST(PostgresTypeForTest, MapsDuckDbTypesToTheTypesTheIssueNames) {
   EXPECT_EQ(pg::PostgresTypeFor("BIGINT"), "BIGINT");
   EXPECT_EQ(pg::PostgresTypeFor("UINTEGER"), "BIGINT");
+  EXPECT_EQ(pg::PostgresTypeFor("UBIGINT"), "NUMERIC(39,0)");  // beyond bigint
   EXPECT_EQ(pg::PostgresTypeFor("TINYINT"), "SMALLINT");
   EXPECT_EQ(pg::PostgresTypeFor("DOUBLE"), "DOUBLE PRECISION");
   EXPECT_EQ(pg::PostgresTypeFor("DECIMAL(18,3)"), "NUMERIC(18,3)");
@@ -195,7 +196,7 @@ TEST_F(PostgresConnectorTest, EveryTypeRoundTripsWithNullsInEveryColumn) {
       Psql("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
            "FROM information_schema.columns WHERE table_name = 'every_type'"),
       "id integer, b boolean, ti smallint, si smallint, i integer, bi bigint, ut bigint, "
-      "us bigint, ui bigint, ub bigint, hi numeric, f real, d double precision, "
+      "us bigint, ui bigint, ub numeric, hi numeric, f real, d double precision, "
       "amount numeric, v text, dt date, ts timestamp without time zone, ts_s timestamp "
       "without time zone, ts_ms timestamp without time zone, ts_ns timestamp without time "
       "zone, tstz timestamp with time zone, tm time without time zone, ttz time with time "

@@ -209,6 +209,10 @@ void Connection::Execute(const std::string& sql) {
 
 std::vector<std::vector<std::optional<std::string>>> Connection::QueryText(
     const std::string& sql, const std::vector<std::string>& params) {
+  return QueryTable(sql, params).rows;
+}
+
+TextTable Connection::QueryTable(const std::string& sql, const std::vector<std::string>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
@@ -219,8 +223,11 @@ std::vector<std::vector<std::optional<std::string>>> Connection::QueryText(
     throw PostgresError("PostgreSQL " + impl_->settings.Describe() + ": " +
                         ServerMessage(result.get(), impl_->conn));
   }
-  std::vector<std::vector<std::optional<std::string>>> rows(PQntuples(result.get()));
+  TextTable table;
+  auto& rows = table.rows;
+  rows.resize(PQntuples(result.get()));
   const int columns = PQnfields(result.get());
+  for (int c = 0; c < columns; ++c) table.columns.emplace_back(PQfname(result.get(), c));
   for (size_t r = 0; r < rows.size(); ++r) {
     rows[r].reserve(columns);
     for (int c = 0; c < columns; ++c) {
@@ -233,7 +240,26 @@ std::vector<std::vector<std::optional<std::string>>> Connection::QueryText(
       }
     }
   }
-  return rows;
+  return table;
+}
+
+std::vector<std::string> Connection::DescribeColumns(const std::string& query) {
+  ResultPtr prepared(PQprepare(impl_->conn, "", query.c_str(), 0, nullptr));
+  if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+    throw PostgresError(ServerMessage(prepared.get(), impl_->conn));
+  }
+  ResultPtr described(PQdescribePrepared(impl_->conn, ""));
+  if (!described || PQresultStatus(described.get()) != PGRES_COMMAND_OK) {
+    throw PostgresError(ServerMessage(described.get(), impl_->conn));
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < PQnfields(described.get()); ++i)
+    names.emplace_back(PQfname(described.get(), i));
+  return names;
+}
+
+int Connection::BackendPid() {
+  return PQbackendPID(impl_->conn);
 }
 
 void Connection::Cancel() {

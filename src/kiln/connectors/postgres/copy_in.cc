@@ -82,8 +82,10 @@ std::string CopySql(const std::string& query, const std::vector<LoadColumn>& col
     select += (i ? ", q." : "q.") + alias + (columns[i].plan.copy_as_text ? "::text" : "");
     aliases += (i ? ", " : "") + alias;
   }
-  return "COPY (SELECT " + select + " FROM (" + query + ") AS q(" + aliases +
-         ")) TO STDOUT (FORMAT binary)";
+  // A top-level CTE rather than a subquery, so that `query` may also be a data-modifying
+  // statement (INSERT ... RETURNING), which PostgreSQL allows only at the top level.
+  return "COPY (WITH q(" + aliases + ") AS (" + query + ") SELECT " + select +
+         " FROM q) TO STDOUT (FORMAT binary)";
 }
 
 // "memory.main."x"" -> {"memory", "main", "x"}.

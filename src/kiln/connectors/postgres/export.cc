@@ -299,14 +299,6 @@ std::string CreateTableSql(const std::string& qualified, const std::vector<Relat
   return sql + ")";
 }
 
-//! A name for the replacement table, unique per server connection: "<table>_kiln_<pid>".
-std::string StagingName(const std::string& table, int backend_pid) {
-  std::string base = table.substr(0, 40);
-  while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80) base.pop_back();
-  if (!base.empty() && (static_cast<unsigned char>(base.back()) & 0x80)) base.pop_back();
-  return base + "_kiln_" + std::to_string(backend_pid);
-}
-
 //! Where an export's rows go and how each column is written.
 struct Target {
   std::vector<ExportColumnPlan> plans;
@@ -346,6 +338,13 @@ Target PrepareTarget(Connection& pg, const std::string& schema, const std::strin
 }
 
 }  // namespace
+
+std::string StagingName(const std::string& table, int backend_pid) {
+  std::string base = table.substr(0, 40);
+  while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80) base.pop_back();
+  if (!base.empty() && (static_cast<unsigned char>(base.back()) & 0x80)) base.pop_back();
+  return base + "_kiln_" + std::to_string(backend_pid);
+}
 
 ExportResult ExportRelation(data::Connection& duck, const std::string& relation_sql, Connection& pg,
                             const ExportOptions& options) {

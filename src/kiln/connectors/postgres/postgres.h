@@ -41,6 +41,12 @@ struct ConnectionSettings {
   std::string Describe() const;
 };
 
+//! A small result as text: column names and rows (NULL as nullopt).
+struct TextTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
 //! One libpq connection. Not thread-safe, except Cancel().
 class Connection {
  public:
@@ -59,6 +65,13 @@ class Connection {
   //! (NULL as nullopt). For small results (catalog lookups, tests).
   std::vector<std::vector<std::optional<std::string>>> QueryText(
       const std::string& sql, const std::vector<std::string>& params = {});
+  //! As QueryText, with the result's column names (for statements such as SHOW).
+  TextTable QueryTable(const std::string& sql, const std::vector<std::string>& params = {});
+  //! The names of the columns `query` would return, without running it (PQprepare +
+  //! PQdescribePrepared; empty for a statement that returns no rows). Throws PostgresError.
+  std::vector<std::string> DescribeColumns(const std::string& query);
+  //! The server process of this connection (PQbackendPID).
+  int BackendPid();
   //! Asks the server to stop the statement running on this connection. Thread-safe.
   void Cancel();
 
@@ -72,7 +85,8 @@ class Connection {
 };
 
 //! The PostgreSQL type Kiln creates for a DuckDB column type (as DESCRIBE spells it):
-//! TINYINT/SMALLINT -> SMALLINT, INTEGER -> INTEGER, BIGINT and unsigned -> BIGINT,
+//! TINYINT/SMALLINT -> SMALLINT, INTEGER -> INTEGER, BIGINT, UTINYINT, USMALLINT, UINTEGER
+//! -> BIGINT, UBIGINT -> NUMERIC(39,0) (beyond bigint),
 //! FLOAT -> REAL, DOUBLE -> DOUBLE PRECISION, DECIMAL(p,s) -> NUMERIC(p,s), VARCHAR -> TEXT,
 //! BOOLEAN, DATE, TIME, TIMESTAMP (all precisions) -> TIMESTAMP, TIMESTAMP WITH TIME ZONE ->
 //! TIMESTAMPTZ, INTERVAL, UUID, BLOB -> BYTEA, JSON -> JSONB, STRUCT/MAP/LIST/ARRAY -> JSONB.
@@ -86,6 +100,11 @@ std::string PostgresTypeFor(std::string_view duckdb_type);
 //! upper-cased, is in Mage's SQL_RESERVED_WORDS. "VendorID" -> "vendorid", "2fast" ->
 //! "letter_2fast", "select" -> "_select".
 std::string CleanColumnName(std::string_view name);
+
+//! The name of a table that replaces `table` at commit (`replace`): "<table>_kiln_<pid>", the
+//! table's name cut to 40 bytes (whole UTF-8 characters) so that the result stays within
+//! PostgreSQL's 63-byte identifiers, and unique per server connection.
+std::string StagingName(const std::string& table, int backend_pid);
 
 struct ExportOptions {
   std::string schema;  //!< "" = ConnectionSettings::schema, else "public"

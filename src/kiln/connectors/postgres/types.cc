@@ -108,7 +108,7 @@ SourceType ParseSourceType(std::string_view duckdb_type) {
       {"UTINYINT", SourceKind::kBigInteger},
       {"USMALLINT", SourceKind::kBigInteger},
       {"UINTEGER", SourceKind::kBigInteger},
-      {"UBIGINT", SourceKind::kBigInteger},
+      {"UBIGINT", SourceKind::kHugeint},  // beyond bigint: numeric
       {"HUGEINT", SourceKind::kHugeint},
       {"INT128", SourceKind::kHugeint},
       {"UHUGEINT", SourceKind::kHugeint},
