@@ -18,7 +18,13 @@ run() {
 run api_to_warehouse
 run api_to_parquet
 
-if [[ -z "${POSTGRES_HOST:-}" && ! -f "$PROJECT/.env" ]]; then
+# The dev profile's server: the environment's, or the one the project's (or its parent's) .env
+# names (kiln reads those files too), else a throwaway one.
+for envfile in "$PROJECT/../.env" "$PROJECT/.env"; do
+  # shellcheck disable=SC1090
+  [[ -f "$envfile" && -z "${POSTGRES_HOST:-}" ]] && { set -a; . "$envfile"; set +a; }
+done
+if [[ -z "${POSTGRES_HOST:-}" ]]; then
   sandbox=$(mktemp -d /tmp/kiln-pg-sandbox.XXXXXX)
   trap 'scripts/pg_sandbox.sh stop "$sandbox"' EXIT
   echo

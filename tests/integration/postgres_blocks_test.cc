@@ -263,6 +263,148 @@ TEST_F(PostgresSqlTest, RawSqlRunsAsWrittenAndTheLastSelectIsTheOutput) {
             "TIMESTAMP WITH TIME ZONE");
 }
 
+TEST_F(PostgresSqlTest, AFailingBlockLeavesNothingOfItsStatementsBehind) {
+  project_.Write("custom/script.sql",
+                 "CREATE TABLE public.partial (a int);\nINSERT INTO public.partial VALUES (1);\n"
+                 "SELECT * FROM no_such_table;\n");
+  project_.Write("pipelines/p/metadata.yaml",
+                 "blocks:\n- uuid: script\n  type: custom\n  language: sql\n"
+                 "  configuration: {data_provider: postgres, data_provider_profile: dev, "
+                 "use_raw_sql: true}\n");
+  ProcessResult r = RunP();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Sql("SELECT to_regclass('public.partial') IS NULL"), "t");  // rolled back, as Mage
+}
+
+TEST_F(PostgresSqlTest, AppendWritesByColumnNameOnceAndOutputsTheInsertedRows) {
+  Sql("CREATE TABLE public.ord (a int, b int, id serial)");
+  Sql("INSERT INTO public.ord (a, b) VALUES (10, 20)");
+  // Columns in the other order, and a query that depends on the table it appends to.
+  project_.Write("data_loaders/more.sql",
+                 "SELECT 2 AS b, 1 AS a FROM generate_series(1, 3) WHERE "
+                 "(SELECT count(*) FROM public.ord) = 1");
+  project_.Write("pipelines/p/metadata.yaml",
+                 "blocks:\n- uuid: more\n  type: data_loader\n  language: sql\n"
+                 "  configuration: {data_provider: postgres, data_provider_profile: dev, "
+                 "data_provider_table: ord, export_write_policy: append}\n");
+  ProcessResult r = RunP();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Sql("SELECT count(*) || ':' || sum(a) || ':' || sum(b) FROM public.ord WHERE id > 1"),
+            "3:3:6");
+  EXPECT_THAT(r.out, HasSubstr("(append, 3 rows)"));
+  EXPECT_EQ(KilnProject::Value("SELECT count(*) FROM read_parquet('" +
+                               (project_.OutputDir("p", "more") / "data.parquet").string() + "')"),
+            "3");
+}
+
+TEST_F(PostgresSqlTest, ARenamingAliasIsNotAPassThrough) {
+  project_.Write("transformers/rename.sql", "SELECT * FROM {{ df_1 }} AS t(x, y, z)");
+  project_.Write("pipelines/p/metadata.yaml", R"(blocks:
+- {uuid: trips, type: data_loader, language: sql}
+- uuid: rename
+  type: transformer
+  language: sql
+  upstream_blocks: [trips]
+  configuration: {data_provider: postgres, data_provider_profile: dev, data_provider_table: renamed,
+                  export_write_policy: replace}
+)");
+  ProcessResult r = RunP();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                "information_schema.columns WHERE table_name = 'renamed'"),
+            "x,y,z");
+}
+
+TEST_F(PostgresSqlTest, ConfiguredNamesFoldToLowerCaseAsPostgresDoesWithMagesUnquotedSql) {
+  project_.Write("transformers/keep.sql", "SELECT * FROM {{ df_1 }}");
+  std::string long_name(63, 't');
+  for (const std::string& table : {std::string("YellowCab"), long_name}) {
+    project_.Write(
+        "pipelines/p/metadata.yaml",
+        "blocks:\n- {uuid: trips, type: data_loader, language: sql}\n"
+        "- uuid: keep\n  type: transformer\n  language: sql\n  upstream_blocks: [trips]\n"
+        "  configuration: {data_provider: postgres, data_provider_profile: dev, "
+        "data_provider_schema: NY_Taxi, data_provider_table: " +
+            table + ", export_write_policy: replace}\n");
+    for (int run = 0; run < 2; ++run) {  // the second run replaces through a staging table
+      ProcessResult r = RunP();
+      ASSERT_EQ(r.exit_code, 0) << table << ": " << r.out << r.err;
+    }
+  }
+  EXPECT_EQ(Sql("SELECT count(*) FROM ny_taxi.yellowcab"), "3");
+  EXPECT_EQ(Sql("SELECT count(*) FROM ny_taxi." + long_name), "3");
+}
+
+TEST_F(PostgresSqlTest, ShowAndPostgresOnlySyntaxCanBeTheOutput) {
+  project_.Write("data_loaders/tz.sql", "SHOW timezone;");
+  project_.Write("data_loaders/tree.sql",
+                 "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
+                 "SEARCH DEPTH FIRST BY n SET ord SELECT n FROM t");
+  project_.Write("pipelines/p/metadata.yaml", R"(blocks:
+- uuid: tz
+  type: data_loader
+  language: sql
+  configuration: {data_provider: postgres, data_provider_profile: dev, use_raw_sql: true}
+- uuid: tree
+  type: data_loader
+  language: sql
+  configuration: {data_provider: postgres, data_provider_profile: dev}
+)");
+  ProcessResult r = RunP();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("tz +completed +1 "));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("tree +completed +3 "));
+}
+
+TEST_F(PostgresSqlTest, AFailedExportLeavesNoOutputBehind) {
+  project_.Write("transformers/keep.sql", "SELECT * FROM {{ df_1 }}");
+  Sql("CREATE TABLE public.kept (x int)");
+  project_.Write("pipelines/p/metadata.yaml",
+                 "blocks:\n- {uuid: trips, type: data_loader, language: sql}\n"
+                 "- uuid: keep\n  type: transformer\n  language: sql\n  upstream_blocks: [trips]\n"
+                 "  configuration: {data_provider: postgres, data_provider_profile: dev, "
+                 "data_provider_table: kept, export_write_policy: fail}\n");
+  for (int run = 0; run < 4; ++run) {
+    ProcessResult r = RunP();
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_FALSE(std::filesystem::exists(project_.OutputDir("p", "keep"))) << "run " << run;
+  }
+}
+
+TEST_F(PostgresSqlTest, UnsetOptionalSchemaFallsBackToPublicWithAWarning) {
+  project_.Write("io_config.yaml",
+                 "dev:\n  POSTGRES_HOST: \"{{ env_var('POSTGRES_HOST') }}\"\n"
+                 "  POSTGRES_PORT: \"{{ env_var('POSTGRES_PORT') }}\"\n"
+                 "  POSTGRES_USER: \"{{ env_var('POSTGRES_USER') }}\"\n"
+                 "  POSTGRES_PASSWORD: \"{{ env_var('POSTGRES_PASSWORD') }}\"\n"
+                 "  POSTGRES_DBNAME: \"{{ env_var('POSTGRES_DBNAME') }}\"\n"
+                 "  POSTGRES_SCHEMA: \"{{ env_var('POSTGRES_SCHEMA') }}\" # Optional\n");
+  project_.Write("data_loaders/one.sql", "SELECT 1");
+  project_.Write("pipelines/p/metadata.yaml",
+                 "blocks:\n- uuid: one\n  type: data_loader\n  language: sql\n"
+                 "  configuration: {data_provider: postgres, data_provider_profile: dev}\n");
+  auto env = DevEnv();
+  env.erase("POSTGRES_SCHEMA");
+  ProcessResult r = Run(project_, "p", env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("POSTGRES_SCHEMA in profile 'dev' uses environment variable "
+                               "POSTGRES_SCHEMA, which is not set"));
+}
+
+TEST_F(PostgresSqlTest, SshTunnelIsRefusedRatherThanIgnored) {
+  project_.Write("io_config.yaml",
+                 "dev:\n  POSTGRES_HOST: h\n  POSTGRES_USER: u\n  POSTGRES_DBNAME: d\n"
+                 "  POSTGRES_CONNECTION_METHOD: ssh_tunnel\n");
+  project_.Write("data_loaders/one.sql", "SELECT 1");
+  project_.Write("pipelines/p/metadata.yaml",
+                 "blocks:\n- uuid: one\n  type: data_loader\n  language: sql\n"
+                 "  configuration: {data_provider: postgres, data_provider_profile: dev}\n");
+  ProcessResult r = RunP();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("POSTGRES_CONNECTION_METHOD 'ssh_tunnel' in profile 'dev' is not "
+                               "supported yet"));
+}
+
 TEST_F(PostgresSqlTest, PostgresErrorsNameTheBlockFileAndLine) {
   project_.Write("data_loaders/bad.sql", "-- comment\nSELECT * FROM no_such_table;\n");
   project_.Write("pipelines/p/metadata.yaml",

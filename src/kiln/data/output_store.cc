@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
@@ -87,8 +88,33 @@ std::string PandasDtypeFor(std::string_view t) {
   return "object";
 }
 
+PendingOutput::~PendingOutput() {
+  if (staging_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+PendingOutput::PendingOutput(PendingOutput&& other) noexcept
+    : staging_(std::exchange(other.staging_, {})), output_(std::move(other.output_)) {}
+
+StoredOutput PendingOutput::Publish() {
+  std::error_code ec;
+  fs::remove_all(output_.dir, ec);
+  fs::rename(staging_, output_.dir, ec);
+  if (ec) {
+    throw DataError(output_.dir.string() + ": cannot move output into place: " + ec.message());
+  }
+  staging_.clear();
+  return output_;
+}
+
 StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uuid, int index,
                                      const std::string& relation_sql, bool check_types) const {
+  return StageTable(conn, block_uuid, index, relation_sql, check_types).Publish();
+}
+
+PendingOutput OutputStore::StageTable(Connection& conn, std::string_view block_uuid, int index,
+                                      const std::string& relation_sql, bool check_types) const {
   StoredOutput out;
   out.index = index;
   out.dir = OutputDir(block_uuid, index);
@@ -98,43 +124,34 @@ StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uu
   fs::path staging = TempSibling(out.dir);
   fs::create_directories(staging, ec);
   if (ec) throw DataError(staging.string() + ": cannot create output folder: " + ec.message());
-  try {
-    // The relation is computed once, straight into Parquet; everything else reads that file.
-    const std::string data = QuoteLiteral((staging / "data.parquet").string());
-    std::string select =
-        check_types ? ParquetSafeSelect(conn, relation_sql) : "SELECT * FROM " + relation_sql;
-    Result copied =
-        conn.Query("COPY (" + select + ") TO " + data + " (FORMAT parquet, COMPRESSION snappy)");
-    out.rows = copied.row_count() > 0 ? static_cast<uint64_t>(copied.GetInt64(0, 0)) : 0;
-    conn.Execute("COPY (SELECT * FROM read_parquet(" + data + ") LIMIT 1000) TO " +
-                 QuoteLiteral((staging / "sample_data.parquet").string()) + " (FORMAT parquet)");
-    Result schema = conn.Query("DESCRIBE SELECT * FROM read_parquet(" + data + ")");
-    nlohmann::ordered_json column_types = nlohmann::ordered_json::object();
-    for (uint64_t r = 0; r < schema.row_count(); ++r) {
-      column_types[schema.GetString(0, r).value_or("")] =
-          PandasDtypeFor(schema.GetString(1, r).value_or(""));
-    }
-    WriteFileAtomic(staging / "type.json", nlohmann::json{{"type", "dataframe"}}.dump());
-    WriteFileAtomic(staging / "data_column_types.json", column_types.dump());
-    nlohmann::ordered_json stats = {{"original_row_count", out.rows},
-                                    {"original_column_count", schema.row_count()}};
-    WriteFileAtomic(staging / "statistics.json", stats.dump());
-    // The shape-only analysis Mage writes after a block run (§7.3): the rest is null.
-    for (const char* name : {"insights.json", "metadata.json", "suggestions.json"})
-      WriteFileAtomic(staging / name, "null");
-    WriteFileAtomic(staging / "resource_usage.json",
-                    R"({"directory": null, "memory": null, "path": null, "size": null})");
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
+  PendingOutput pending(staging, out);  // removes the staging folder unless published
+  // The relation is computed once, straight into Parquet; everything else reads that file.
+  const std::string data = QuoteLiteral((staging / "data.parquet").string());
+  std::string select =
+      check_types ? ParquetSafeSelect(conn, relation_sql) : "SELECT * FROM " + relation_sql;
+  Result copied =
+      conn.Query("COPY (" + select + ") TO " + data + " (FORMAT parquet, COMPRESSION snappy)");
+  out.rows = copied.row_count() > 0 ? static_cast<uint64_t>(copied.GetInt64(0, 0)) : 0;
+  conn.Execute("COPY (SELECT * FROM read_parquet(" + data + ") LIMIT 1000) TO " +
+               QuoteLiteral((staging / "sample_data.parquet").string()) + " (FORMAT parquet)");
+  Result schema = conn.Query("DESCRIBE SELECT * FROM read_parquet(" + data + ")");
+  nlohmann::ordered_json column_types = nlohmann::ordered_json::object();
+  for (uint64_t r = 0; r < schema.row_count(); ++r) {
+    column_types[schema.GetString(0, r).value_or("")] =
+        PandasDtypeFor(schema.GetString(1, r).value_or(""));
   }
-  fs::remove_all(out.dir, ec);
-  fs::rename(staging, out.dir, ec);
-  if (ec) {
-    fs::remove_all(staging, ec);
-    throw DataError(out.dir.string() + ": cannot move output into place: " + ec.message());
-  }
-  return out;
+  WriteFileAtomic(staging / "type.json", nlohmann::json{{"type", "dataframe"}}.dump());
+  WriteFileAtomic(staging / "data_column_types.json", column_types.dump());
+  nlohmann::ordered_json stats = {{"original_row_count", out.rows},
+                                  {"original_column_count", schema.row_count()}};
+  WriteFileAtomic(staging / "statistics.json", stats.dump());
+  // The shape-only analysis Mage writes after a block run (§7.3): the rest is null.
+  for (const char* name : {"insights.json", "metadata.json", "suggestions.json"})
+    WriteFileAtomic(staging / name, "null");
+  WriteFileAtomic(staging / "resource_usage.json",
+                  R"({"directory": null, "memory": null, "path": null, "size": null})");
+  pending.set_rows(out.rows);
+  return pending;
 }
 
 std::vector<StoredOutput> OutputStore::ListOutputs(std::string_view block_uuid) const {

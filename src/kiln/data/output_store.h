@@ -28,6 +28,27 @@ struct StoredOutput {
   std::string RelationSql() const;
 };
 
+//! An output written under a temporary name, not yet visible. Publish() moves it into place
+//! (replacing the previous output of that index); destroyed unpublished, it is removed.
+class PendingOutput {
+ public:
+  PendingOutput(std::filesystem::path staging, StoredOutput output)
+      : staging_(std::move(staging)), output_(std::move(output)) {}
+  ~PendingOutput();
+  PendingOutput(PendingOutput&& other) noexcept;
+  PendingOutput& operator=(PendingOutput&&) = delete;
+  PendingOutput(const PendingOutput&) = delete;
+  PendingOutput& operator=(const PendingOutput&) = delete;
+
+  //! Makes the output visible. Throws DataError when it cannot be moved into place.
+  StoredOutput Publish();
+  void set_rows(uint64_t rows) { output_.rows = rows; }
+
+ private:
+  std::filesystem::path staging_;  // empty once published
+  StoredOutput output_;
+};
+
 class OutputStore {
  public:
   //! `partition` is the execution partition ("" for ad-hoc CLI runs, as in Mage).
@@ -59,6 +80,10 @@ class OutputStore {
   //! second CSV sniff for `read_csv(...)` sources.
   StoredOutput WriteTable(Connection& conn, std::string_view block_uuid, int index,
                           const std::string& relation_sql, bool check_types = true) const;
+  //! As WriteTable, but the output becomes visible only at PendingOutput::Publish() (e.g. after
+  //! the export it belongs to has committed).
+  PendingOutput StageTable(Connection& conn, std::string_view block_uuid, int index,
+                           const std::string& relation_sql, bool check_types = true) const;
 
   //! The block's stored outputs, by index. Empty when the block stored none.
   std::vector<StoredOutput> ListOutputs(std::string_view block_uuid) const;

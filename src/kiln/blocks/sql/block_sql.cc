@@ -49,7 +49,8 @@ bool ProducesTable(const StatementInfo& info, const std::string& statement) {
       first == "SHOW") {
     return true;
   }
-  return !info.parsed && (first == "SELECT" || first == "VALUES" || first == "TABLE");
+  return !info.parsed &&
+         (first == "SELECT" || first == "VALUES" || first == "TABLE" || first == "WITH");
 }
 
 std::vector<size_t> ReferencedUpstreams(const std::string& code, size_t upstream_count) {

@@ -31,8 +31,8 @@ std::optional<ExportTarget> ResolveExport(const BlockInvocation& invocation,
                                           const std::string& default_schema);
 
 //! A statement whose result can be a block's output: a query DuckDB's parser shows as a
-//! SELECT, or one starting with PIVOT, UNPIVOT, SUMMARIZE, DESCRIBE, SHOW (DuckDB's), or, when
-//! the parser cannot read it (another dialect), with SELECT, VALUES or TABLE.
+//! SELECT, or one starting with PIVOT, UNPIVOT, SUMMARIZE, DESCRIBE, SHOW, or, when the parser
+//! cannot read it (PostgreSQL-only syntax), with SELECT, VALUES, TABLE or WITH.
 bool ProducesTable(const StatementInfo& info, const std::string& statement);
 
 //! Indexes (0-based) of the upstream blocks the block's code names as df_1 .. df_N (Mage uploads

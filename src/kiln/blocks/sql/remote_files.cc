@@ -161,7 +161,10 @@ std::optional<std::string> PassthroughParquet(const json& statement) {
     return std::nullopt;
   }
   auto from = node->find("from_table");
-  if (from == node->end() || StringAt(*from, "type") != "TABLE_FUNCTION") return std::nullopt;
+  if (from == node->end() || StringAt(*from, "type") != "TABLE_FUNCTION" ||
+      !EmptyOrNull(*from, "column_name_alias")) {  // `AS t(x, y)` renames the columns
+    return std::nullopt;
+  }
   auto fn = from->find("function");
   if (fn == from->end() || StringAt(*fn, "function_name") != "read_parquet") return std::nullopt;
   auto args = fn->find("children");
