@@ -132,6 +132,91 @@ nlohmann::json YamlToJson(const YAML::Node& node) {
   return nullptr;
 }
 
+namespace {
+
+// A float as PyYAML writes it: always with a '.', so that it reads back as a float.
+std::string YamlFloat(double value) {
+  if (std::isnan(value)) return ".nan";
+  if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  std::string text = nlohmann::json(value).dump();
+  if (text.find_first_of(".") == std::string::npos) {
+    size_t exponent = text.find_first_of("eE");
+    text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
+  }
+  return text;
+}
+
+void Emit(YAML::Emitter& out, const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out << YAML::Null;
+      return;
+    case YAML::NodeType::Scalar:
+      // A quoted scalar whose text would resolve to another type stays quoted.
+      if (node.Tag() == "!" && !ResolveScalar(YAML::Node(node.Scalar())).is_string()) {
+        out << YAML::DoubleQuoted << node.Scalar();
+      } else {
+        out << node.Scalar();
+      }
+      return;
+    case YAML::NodeType::Sequence:
+      out << YAML::BeginSeq;
+      for (const auto& item : node) Emit(out, item);
+      out << YAML::EndSeq;
+      return;
+    case YAML::NodeType::Map:
+      out << YAML::BeginMap;
+      for (const auto& kv : node) {
+        out << YAML::Key;
+        Emit(out, kv.first);
+        out << YAML::Value;
+        Emit(out, kv.second);
+      }
+      out << YAML::EndMap;
+      return;
+  }
+}
+
+}  // namespace
+
+YAML::Node JsonToYaml(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      return YAML::Node(YAML::NodeType::Null);
+    case nlohmann::json::value_t::boolean:
+      return YAML::Node(value.get<bool>() ? "true" : "false");
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+      return YAML::Node(value.dump());
+    case nlohmann::json::value_t::number_float:
+      return YAML::Node(YamlFloat(value.get<double>()));
+    case nlohmann::json::value_t::string: {
+      YAML::Node node(value.get<std::string>());
+      node.SetTag("!");
+      return node;
+    }
+    case nlohmann::json::value_t::array: {
+      YAML::Node node(YAML::NodeType::Sequence);
+      for (const auto& item : value) node.push_back(JsonToYaml(item));
+      return node;
+    }
+    case nlohmann::json::value_t::object: {
+      YAML::Node node(YAML::NodeType::Map);
+      for (const auto& [key, item] : value.items()) node[key] = JsonToYaml(item);
+      return node;
+    }
+    default:  // binary, discarded
+      return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
+std::string DumpYaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  Emit(out, node);
+  return std::string(out.c_str()) + "\n";
+}
+
 int LineOf(const YAML::Node& node) {
   if (!node.IsDefined()) return 0;
   return node.Mark().line < 0 ? 0 : node.Mark().line + 1;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "kiln/common/error.h"
@@ -29,6 +30,15 @@ YAML::Node LoadYamlFile(const std::filesystem::path& path);
 //! bool (true/false/yes/no/on/off in their three casings), int (decimal, 0x, 0o, underscores),
 //! float (1.5, 1e3, .inf, .nan); quoted scalars stay strings. Timestamps stay strings.
 nlohmann::json YamlToJson(const YAML::Node& node);
+
+//! A JSON value as a YAML tree that YamlToJson reads back unchanged: strings PyYAML would read as
+//! another type ("yes", "123", "", "~") are marked quoted (tag "!"), floats keep a decimal point.
+YAML::Node JsonToYaml(const nlohmann::json& value);
+
+//! `node` as block-style YAML text that PyYAML (and YamlToJson) read back with the same meaning:
+//! a scalar that was quoted, or that was made by JsonToYaml from a string, is written
+//! double-quoted when it would otherwise read as a bool, number or null. Ends with a newline.
+std::string DumpYaml(const YAML::Node& node);
 
 //! 1-based line of `node` in its file (0 when unknown).
 int LineOf(const YAML::Node& node);

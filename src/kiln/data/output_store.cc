@@ -10,13 +10,73 @@
 namespace kiln::data {
 namespace fs = std::filesystem;
 
-std::string StoredOutput::RelationSql() const {
+namespace {
+
+nlohmann::json ReadJsonFile(const fs::path& path, nlohmann::json fallback) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return fallback;
+  try {
+    return nlohmann::json::parse(ReadFile(path));
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+void StoredOutput::AwaitWritten() const {
+  if (!written.valid()) return;
+  try {
+    written.get();
+  } catch (const DataError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw DataError((dir / "data.parquet").string() +
+                    ": the output could not be stored: " + e.what());
+  }
+}
+
+std::string StoredOutput::ParquetRelationSql() const {
+  AwaitWritten();
   return "read_parquet(" + QuoteLiteral((dir / "data.parquet").string()) + ")";
+}
+
+std::string StoredOutput::RelationSql() const {
+  AwaitWritten();
+  if (!is_table()) return "read_json_auto(" + QuoteLiteral((dir / "data.json").string()) + ")";
+  if (index_columns.empty()) return ParquetRelationSql();
+  std::string excluded;
+  for (const auto& c : index_columns)
+    excluded += (excluded.empty() ? "" : ", ") + QuoteIdentifier(c);
+  return "(SELECT * EXCLUDE (" + excluded + ") FROM " + ParquetRelationSql() + ")";
+}
+
+nlohmann::json StoredOutput::PandasDtypes() const {
+  AwaitWritten();
+  return ReadJsonFile(dir / "data_column_types.json", nlohmann::json::object());
+}
+
+nlohmann::json StoredOutput::Index() const {
+  AwaitWritten();
+  return ReadJsonFile(dir / "index.json", nullptr);
+}
+
+nlohmann::json StoredOutput::JsonValue() const {
+  AwaitWritten();
+  try {
+    return nlohmann::json::parse(ReadFile(dir / "data.json"));
+  } catch (const std::exception& e) {
+    throw DataError((dir / "data.json").string() + ": cannot read the output: " + e.what());
+  }
 }
 
 OutputStore::OutputStore(fs::path variables_dir, std::string pipeline_uuid, std::string partition)
     : pipeline_dir_(std::move(variables_dir) / "pipelines" / pipeline_uuid),
       partition_(std::move(partition)) {}
+
+OutputStore OutputStore::ForPipeline(const std::string& pipeline_uuid) const {
+  return OutputStore(pipeline_dir_.parent_path().parent_path(), pipeline_uuid);
+}
 
 fs::path OutputStore::VariablesRoot() const {
   fs::path root = pipeline_dir_ / ".variables";
@@ -113,8 +173,16 @@ StoredOutput OutputStore::WriteTable(Connection& conn, std::string_view block_uu
   return StageTable(conn, block_uuid, index, relation_sql, check_types).Publish();
 }
 
+StoredOutput OutputStore::WriteDataFrame(Connection& conn, std::string_view block_uuid, int index,
+                                         const std::string& relation_sql,
+                                         const PandasInfo& pandas) const {
+  return StageTable(conn, block_uuid, index, relation_sql, /*check_types=*/false, &pandas)
+      .Publish();
+}
+
 PendingOutput OutputStore::StageTable(Connection& conn, std::string_view block_uuid, int index,
-                                      const std::string& relation_sql, bool check_types) const {
+                                      const std::string& relation_sql, bool check_types,
+                                      const PandasInfo* pandas) const {
   StoredOutput out;
   out.index = index;
   out.dir = OutputDir(block_uuid, index);
@@ -137,8 +205,18 @@ PendingOutput OutputStore::StageTable(Connection& conn, std::string_view block_u
   Result schema = conn.Query("DESCRIBE SELECT * FROM read_parquet(" + data + ")");
   nlohmann::ordered_json column_types = nlohmann::ordered_json::object();
   for (uint64_t r = 0; r < schema.row_count(); ++r) {
-    column_types[schema.GetString(0, r).value_or("")] =
-        PandasDtypeFor(schema.GetString(1, r).value_or(""));
+    std::string column = schema.GetString(0, r).value_or("");
+    std::string dtype = PandasDtypeFor(schema.GetString(1, r).value_or(""));
+    if (pandas != nullptr) {
+      auto given = pandas->dtypes.find(column);
+      if (given != pandas->dtypes.end() && given->is_string()) dtype = given->get<std::string>();
+    }
+    column_types[column] = dtype;
+  }
+  if (pandas != nullptr && pandas->index.is_object()) {
+    WriteFileAtomic(staging / "index.json", pandas->index.dump());
+    for (const auto& c : pandas->index.value("columns", nlohmann::json::array()))
+      if (c.is_string()) out.index_columns.push_back(c.get<std::string>());
   }
   WriteFileAtomic(staging / "type.json", nlohmann::json{{"type", "dataframe"}}.dump());
   WriteFileAtomic(staging / "data_column_types.json", column_types.dump());
@@ -150,8 +228,43 @@ PendingOutput OutputStore::StageTable(Connection& conn, std::string_view block_u
     WriteFileAtomic(staging / name, "null");
   WriteFileAtomic(staging / "resource_usage.json",
                   R"({"directory": null, "memory": null, "path": null, "size": null})");
-  pending.set_rows(out.rows);
+  pending.set_output(out);
   return pending;
+}
+
+StoredOutput OutputStore::WriteJson(std::string_view block_uuid, int index,
+                                    const nlohmann::json& value,
+                                    const std::string& variable_type) const {
+  StoredOutput out;
+  out.index = index;
+  out.dir = OutputDir(block_uuid, index);
+  out.type = variable_type;
+  std::error_code ec;
+  fs::create_directories(out.dir.parent_path(), ec);
+  fs::path staging = TempSibling(out.dir);
+  fs::create_directories(staging, ec);
+  if (ec) throw DataError(staging.string() + ": cannot create output folder: " + ec.message());
+  PendingOutput pending(staging, out);
+  // Mage: simplejson with ", " and ": " separators; nlohmann's compact form reads the same.
+  WriteFileAtomic(staging / "data.json",
+                  value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  nlohmann::json sample = value;
+  if (sample.is_array() && sample.size() > 20) sample.erase(sample.begin() + 20, sample.end());
+  WriteFileAtomic(staging / "sample_data.json",
+                  sample.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  WriteFileAtomic(staging / "type.json",
+                  nlohmann::json{{"type", variable_type.empty() ? nlohmann::json(nullptr)
+                                                                : nlohmann::json(variable_type)}}
+                      .dump());
+  if (value.is_array()) {
+    out.rows = value.size();
+    WriteFileAtomic(staging / "statistics.json",
+                    nlohmann::json{{"original_row_count", value.size()}}.dump());
+  }
+  WriteFileAtomic(staging / "resource_usage.json",
+                  R"({"directory": null, "memory": null, "path": null, "size": null})");
+  pending.set_output(out);
+  return pending.Publish();
 }
 
 std::vector<StoredOutput> OutputStore::ListOutputs(std::string_view block_uuid) const {
@@ -167,11 +280,19 @@ std::vector<StoredOutput> OutputStore::ListOutputs(std::string_view block_uuid) 
     StoredOutput o;
     o.index = std::stoi(digits);
     o.dir = entry.path();
-    try {
-      auto type = nlohmann::json::parse(ReadFile(o.dir / "type.json"));
-      if (type.contains("type") && type["type"].is_string()) o.type = type["type"];
-    } catch (const std::exception&) {
-      if (fs::exists(o.dir / "data.parquet")) o.type = "dataframe";
+    nlohmann::json type = ReadJsonFile(o.dir / "type.json", nlohmann::json::object());
+    if (type.is_object() && type.contains("type") && type["type"].is_string())
+      o.type = type["type"];
+    // Readers fall back to "a data.parquet exists, so it is a data frame", as Mage's do.
+    if (o.type.empty() && fs::exists(o.dir / "data.parquet")) o.type = "dataframe";
+    nlohmann::json stats = ReadJsonFile(o.dir / "statistics.json", nlohmann::json::object());
+    if (stats.is_object() && stats.contains("original_row_count") &&
+        stats["original_row_count"].is_number_unsigned()) {
+      o.rows = stats["original_row_count"].get<uint64_t>();
+    }
+    for (const auto& c : o.Index().is_object() ? o.Index().value("columns", nlohmann::json::array())
+                                               : nlohmann::json::array()) {
+      if (c.is_string()) o.index_columns.push_back(c.get<std::string>());
     }
     out.push_back(std::move(o));
   }

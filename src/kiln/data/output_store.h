@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +24,34 @@ namespace kiln::data {
 struct StoredOutput {
   int index = 0;              //!< N of output_N
   std::filesystem::path dir;  //!< the output_N folder
-  std::string type;           //!< Mage variable type: "dataframe", or "" when unknown
-  uint64_t rows = 0;          //!< rows of a dataframe output
-  //! A DuckDB relation reading the stored table: read_parquet('<dir>/data.parquet').
+  //! Mage's variable type (type.json): "dataframe" for a table (data.parquet); for a JSON value
+  //! (data.json) "" (a dict or scalar) or "iterable" (a list).
+  std::string type;
+  uint64_t rows = 0;  //!< rows of a dataframe output
+  //! The columns of data.parquet that hold a pandas index (index.json), e.g. a filtered
+  //! DataFrame's "__index_level_0__"; empty for a default index or a SQL output.
+  std::vector<std::string> index_columns;
+  //! Set when the output's files are still being written in the background (a Python block's
+  //! DataFrame, stored while downstream blocks already run): ready when they are complete, an
+  //! exception when writing them failed. Invalid (default) when the files were complete on return.
+  std::shared_future<void> written;
+
+  bool is_table() const { return type == "dataframe"; }
+  //! Waits until the files are complete. Throws DataError when writing them failed. Every
+  //! accessor below that reads the files waits first.
+  void AwaitWritten() const;
+  //! A DuckDB relation reading the stored output as SQL blocks see it: the table without its
+  //! index columns (as Mage uploads data frames with index=False), or for a JSON value
+  //! read_json_auto('<dir>/data.json') (a dict is one row, a list of records many).
   std::string RelationSql() const;
+  //! read_parquet('<dir>/data.parquet'), index columns included (for Python blocks).
+  std::string ParquetRelationSql() const;
+  //! data_column_types.json: column -> pandas dtype (empty object when absent).
+  nlohmann::json PandasDtypes() const;
+  //! index.json: {"columns": [...], "names": [...]}, or null for a default index.
+  nlohmann::json Index() const;
+  //! The value of a JSON output (data.json). Throws DataError when it cannot be read.
+  nlohmann::json JsonValue() const;
 };
 
 //! An output written under a temporary name, not yet visible. Publish() moves it into place
@@ -42,7 +68,7 @@ class PendingOutput {
 
   //! Makes the output visible. Throws DataError when it cannot be moved into place.
   StoredOutput Publish();
-  void set_rows(uint64_t rows) { output_.rows = rows; }
+  void set_output(StoredOutput output) { output_ = std::move(output); }
 
  private:
   std::filesystem::path staging_;  // empty once published
@@ -54,6 +80,10 @@ class OutputStore {
   //! `partition` is the execution partition ("" for ad-hoc CLI runs, as in Mage).
   OutputStore(std::filesystem::path variables_dir, std::string pipeline_uuid,
               std::string partition = "");
+
+  //! The store of another pipeline of the same project (ad-hoc partition), e.g. for
+  //! get_variable('other_pipeline', ...).
+  OutputStore ForPipeline(const std::string& pipeline_uuid) const;
 
   //! <variables_dir>/pipelines/<pipeline>/.variables[/<partition>]
   std::filesystem::path VariablesRoot() const;
@@ -80,10 +110,28 @@ class OutputStore {
   //! second CSV sniff for `read_csv(...)` sources.
   StoredOutput WriteTable(Connection& conn, std::string_view block_uuid, int index,
                           const std::string& relation_sql, bool check_types = true) const;
+
+  //! What a Python block's DataFrame output adds to WriteTable: the exact pandas dtypes
+  //! (data_column_types.json) and the index columns (index.json).
+  struct PandasInfo {
+    nlohmann::json dtypes = nlohmann::json::object();  //!< column -> dtype, as pandas prints it
+    nlohmann::json index;                              //!< {"columns", "names"} or null
+  };
+  //! As WriteTable, recording `pandas` instead of the dtypes Kiln derives from DuckDB types.
+  StoredOutput WriteDataFrame(Connection& conn, std::string_view block_uuid, int index,
+                              const std::string& relation_sql, const PandasInfo& pandas) const;
+
+  //! Stores a value that is not a table as output_<index>, as Mage's data.json (§7.3):
+  //! data.json, sample_data.json (lists cut to 20 items), type.json ({"type": null} for a dict or
+  //! scalar, {"type": "iterable"} for a list), statistics.json for lists, resource_usage.json.
+  //! `variable_type` is "" or "iterable". Atomic like WriteTable.
+  StoredOutput WriteJson(std::string_view block_uuid, int index, const nlohmann::json& value,
+                         const std::string& variable_type) const;
   //! As WriteTable, but the output becomes visible only at PendingOutput::Publish() (e.g. after
   //! the export it belongs to has committed).
   PendingOutput StageTable(Connection& conn, std::string_view block_uuid, int index,
-                           const std::string& relation_sql, bool check_types = true) const;
+                           const std::string& relation_sql, bool check_types = true,
+                           const PandasInfo* pandas = nullptr) const;
 
   //! The block's stored outputs, by index. Empty when the block stored none.
   std::vector<StoredOutput> ListOutputs(std::string_view block_uuid) const;
