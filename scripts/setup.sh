@@ -22,7 +22,8 @@ APT_PACKAGES=(
   build-essential ca-certificates clang-format cmake g++ gzip libcli11-dev libcpp-httplib-dev
   libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libspdlog-dev libssl-dev
   libyaml-cpp-dev make nlohmann-json3-dev nodejs npm pkg-config postgresql postgresql-client
-  python3 python3-pandas python3-psycopg2 zlib1g-dev
+  pybind11-dev python3 python3-dev python3-numpy python3-pandas python3-psycopg2 python3-requests
+  zlib1g-dev
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
