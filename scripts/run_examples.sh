@@ -34,6 +34,7 @@ if [[ -z "${POSTGRES_HOST:-}" ]]; then
 fi
 run test_config
 run api_to_postgres
+run api_to_postgres_python
 
 echo
 echo "=== Results"
@@ -45,3 +46,7 @@ echo "PostgreSQL:       ny_taxi.yellow_taxi_data at ${POSTGRES_HOST:-?}:${POSTGR
   "$(PGPASSWORD=${POSTGRES_PASSWORD:-} psql -h "${POSTGRES_HOST:-localhost}" -p "${POSTGRES_PORT:-5432}" \
       -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DBNAME:-postgres}" -tAc \
       'SELECT count(*) || '"' rows, sum(total_amount) = '"' || round(sum(total_amount)::numeric, 2) FROM ny_taxi.yellow_taxi_data' 2>&1)"
+echo "                  ny_taxi.yellow_cab_data (the Python blocks):" \
+  "$(PGPASSWORD=${POSTGRES_PASSWORD:-} psql -h "${POSTGRES_HOST:-localhost}" -p "${POSTGRES_PORT:-5432}" \
+      -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DBNAME:-postgres}" -tAc \
+      'SELECT count(*) || '"' rows, sum(total_amount) = '"' || round(sum(total_amount)::numeric, 2) FROM ny_taxi.yellow_cab_data' 2>&1)"

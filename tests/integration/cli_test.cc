@@ -55,7 +55,7 @@ TEST(CliTest, UnknownPipelineAndBadArgumentsAreClearErrors) {
   ProcessResult r = project.Run("nope");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("no pipeline 'nope' (known: api_to_parquet, api_to_postgres, "
-                               "api_to_warehouse, test_config)"));
+                               "api_to_postgres_python, api_to_warehouse, test_config)"));
   r = project.Run("api_to_warehouse", {"--runtime-vars", "[1, 2]"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--runtime-vars must be a JSON object"));

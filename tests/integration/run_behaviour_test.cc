@@ -143,17 +143,18 @@ TEST_F(RunBehaviourTest, FailedBlockLeavesThePreviouslyExportedTableUntouched) {
   EXPECT_EQ(project_.WarehouseValue("SELECT count(*) FROM main.t"), "1");
 }
 
-TEST_F(RunBehaviourTest, PythonBlocksAreReportedAsNotSupportedYetBeforeAnythingRuns) {
+TEST_F(RunBehaviourTest, UnsupportedBlocksAreReportedBeforeAnythingRuns) {
   Sql("data_loaders/load.sql", "SELECT 1 AS id");
-  project_.Write("transformers/clean.py", "@transformer\ndef t(df, **kw):\n    return df\n");
+  project_.Write("callbacks/notify.py", "@callback('success')\ndef c(*a, **kw):\n    pass\n");
   Pipeline(R"(blocks:
 - {uuid: load, type: data_loader, language: sql}
-- {uuid: clean, type: transformer, language: python, upstream_blocks: [load]}
+callbacks:
+- {uuid: notify, type: callback, language: python, upstream_blocks: [load]}
 )");
   ProcessResult r = project_.Run("p");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("pipelines/p/metadata.yaml:3: block 'clean' (python transformer): "
-                               "Python blocks are not supported yet"));
+  EXPECT_THAT(r.err, HasSubstr("pipelines/p/metadata.yaml:4: block 'notify' (python callback): "
+                               "callback blocks are not supported yet"));
   EXPECT_FALSE(std::filesystem::exists(project_.data_dir() / "pipelines/p/.variables/load"));
 }
 

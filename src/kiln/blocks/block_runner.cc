@@ -1,5 +1,6 @@
 #include "kiln/blocks/block_runner.h"
 
+#include "kiln/blocks/python/python_block.h"
 #include "kiln/blocks/sql/sql_block.h"
 #include "kiln/common/files.h"
 
@@ -31,10 +32,7 @@ std::optional<std::string> UnsupportedReason(const project::BlockSpec& block) {
     default:
       return std::nullopt;  // not executed in runs
   }
-  if (block.language == BlockLanguage::kPython) {
-    return "Python blocks are not supported yet (they arrive with the Python blocks issue); "
-           "this build runs SQL blocks";
-  }
+  if (block.language == BlockLanguage::kPython) return std::nullopt;
   if (block.language != BlockLanguage::kSql) {
     return std::string(project::BlockLanguageName(block.language)) + " blocks are not supported (" +
            kind + ")";
@@ -43,6 +41,7 @@ std::optional<std::string> UnsupportedReason(const project::BlockSpec& block) {
 }
 
 std::unique_ptr<BlockRunner> MakeBlockRunner(const project::BlockSpec& block) {
+  if (block.language == BlockLanguage::kPython) return std::make_unique<PythonBlockRunner>();
   return std::make_unique<sql::SqlBlockRunner>();
 }
 

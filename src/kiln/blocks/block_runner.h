@@ -28,6 +28,8 @@ class Engine;
 
 namespace kiln::blocks {
 
+struct PythonServices;
+
 //! A block failed. what() is the message users see in the run summary (it names the block).
 class BlockError : public Error {
  public:
@@ -68,6 +70,9 @@ struct BlockServices {
   data::Engine& engine;
   //! How downloads are made (cache folder, retries); the runner adds its log and cancellation.
   connectors::FetchOptions fetch;
+  //! Hosts, frames and the background output writer for Python blocks
+  //! (blocks/python/python_services.h); null when this process runs no Python.
+  PythonServices* python = nullptr;
 };
 
 //! Everything one attempt of a block run needs.

@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
+#include "kiln/blocks/python/python_services.h"
 #include "kiln/cli/commands.h"
 #include "kiln/cli/console.h"
 #include "kiln/cli/paths.h"
@@ -118,8 +120,12 @@ int RunCommand(const RunArgs& args) {
     for (const auto* b : pipeline.ExecutableBlocks())
       name_width = std::max(name_width, b->uuid.size());
     ConsoleObserver console(args.verbose, name_width);
+    // The Python host starts on the first Python block; all of it lives until the run is over.
+    blocks::PythonServices python(
+        blocks::LocatePython(std::filesystem::read_symlink("/proc/self/exe"), env),
+        blocks::DefaultFrameCacheBytes(env.Get("KILN_FRAME_CACHE_MB")));
     run::PipelineRun run(project, pipeline, io_config, env,
-                         blocks::BlockServices{.engine = engine, .fetch = fetch},
+                         blocks::BlockServices{.engine = engine, .fetch = fetch, .python = &python},
                          run::RunOptions{.variables = vars,
                                          .variables_dir = variables_dir.path,
                                          .max_parallel_blocks = args.parallel,

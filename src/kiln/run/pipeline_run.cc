@@ -182,6 +182,24 @@ struct PipelineRun::State {
     work_cv.notify_one();
   }
 
+  // Outputs a runner stores in the background (a Python block's DataFrames) are complete before
+  // the run ends; one that could not be written fails its block after all.
+  void AwaitOutputs() {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (const auto& output : nodes[i].outputs) {
+        try {
+          output.AwaitWritten();
+        } catch (const std::exception& e) {
+          std::string error = "block '" + nodes[i].spec->uuid + "': output_" +
+                              std::to_string(output.index) + " could not be stored: " + e.what();
+          nodes[i].log->Error(error);
+          std::lock_guard lock(mu);
+          Finish(i, BlockRunStatus::kFailed, error);
+        }
+      }
+    }
+  }
+
   void Finish(size_t i, BlockRunStatus status, std::string error) {
     Node& n = nodes[i];
     n.record.status = status;
@@ -444,6 +462,9 @@ PipelineRunRecord PipelineRun::Execute() {
     std::unique_lock lock(s.mu);
     s.done_cv.wait(lock, [&] { return s.AllFinished(); });
     s.stopping = true;
+    lock.unlock();
+    s.AwaitOutputs();
+    lock.lock();
     record.status = PipelineRunStatus::kCompleted;
     for (auto& n : s.nodes) {
       record.blocks.push_back(n.record);
