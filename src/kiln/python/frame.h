@@ -82,10 +82,21 @@ std::pair<UniqueFd, FrameInfo> WriteFrame(data::Connection& duck, const std::str
 //! which no DuckDB table can hold, before ReadFrameIntoTable). Throws FrameError when malformed.
 FrameInfo ReadFrameInfo(int fd);
 
+//! Makes the table function kiln_frame(fd BIGINT) available on the database of `duck` (once:
+//! later calls return at once). kiln_frame(fd) is the frame in `fd`, a sealed memfd of this
+//! process that must stay open while a query reads it, as rows in the frame's order, scanned
+//! from its buffers without a copy into a table: int64 -> BIGINT, float64 -> DOUBLE,
+//! bool -> BOOLEAN, string -> VARCHAR, json -> JSON, timestamp -> TIMESTAMP (microseconds;
+//! TIMESTAMPTZ with tz), date -> DATE, validity -> NULLs. A malformed frame fails the query with
+//! the FrameError text. Throws data::DataError when the function cannot be registered.
+void RegisterFrameScan(data::Connection& duck);
+
+//! "kiln_frame(<fd>)": the frame in `fd` as a relation for SQL text (see RegisterFrameScan).
+std::string FrameRelationSql(int fd);
+
 //! Creates the DuckDB table `duck_table` (a qualified, quoted name) holding the rows of the
-//! frame in `fd`: int64 -> BIGINT, float64 -> DOUBLE, bool -> BOOLEAN, string -> VARCHAR,
-//! json -> JSON, timestamp -> TIMESTAMP (TIMESTAMPTZ with tz), date -> DATE, validity -> NULLs,
-//! appended chunk by chunk. Returns the frame's info (for data_column_types.json and the index).
+//! frame in `fd` (CREATE TABLE AS SELECT from kiln_frame; types as RegisterFrameScan says).
+//! Returns the frame's info (for data_column_types.json and the index).
 //! Throws FrameError naming the problem for a malformed frame, data::DataError (DuckDB).
 FrameInfo ReadFrameIntoTable(int fd, data::Connection& duck, const std::string& duck_table);
 

@@ -1,8 +1,9 @@
-// Frames on the runner side, reading: a frame into a new DuckDB table, data chunk by data chunk
-// through the appender, each vector written directly from the frame's buffers.
+// Frames on the runner side, reading: the table function kiln_frame(fd), which scans a frame's
+// buffers straight into DuckDB vectors, and a frame into a new DuckDB table through it.
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "kiln/python/frame.h"
@@ -12,94 +13,6 @@ namespace kiln::python {
 namespace {
 
 using layout::Kind;
-
-struct ChunkDeleter {
-  void operator()(duckdb_data_chunk chunk) const { duckdb_destroy_data_chunk(&chunk); }
-};
-using ChunkPtr = std::unique_ptr<std::remove_pointer_t<duckdb_data_chunk>, ChunkDeleter>;
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-std::vector<std::string> SplitQualifiedName(const std::string& name) {
-  std::vector<std::string> parts(1);
-  bool quoted = false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    if (quoted) {
-      if (c != '"') {
-        parts.back() += c;
-      } else if (i + 1 < name.size() && name[i + 1] == '"') {
-        parts.back() += '"';
-        ++i;
-      } else {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '.') {
-      parts.emplace_back();
-    } else if (!std::isspace(static_cast<unsigned char>(c))) {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
-
-const char* DuckdbTypeFor(const layout::Column& c) {
-  switch (c.kind) {
-    case Kind::kInt64:
-      return "BIGINT";
-    case Kind::kFloat64:
-      return "DOUBLE";
-    case Kind::kBool:
-      return "BOOLEAN";
-    case Kind::kString:
-      return "VARCHAR";
-    case Kind::kJson:
-      return "JSON";
-    case Kind::kTimestamp:
-      return c.info.tz.empty() ? "TIMESTAMP" : "TIMESTAMPTZ";
-    case Kind::kDate:
-      return "DATE";
-  }
-  return "VARCHAR";
-}
-
-//! The appender of one table, closed by Close() (flushing) or destroyed.
-class Appender {
- public:
-  Appender(data::Connection& duck, const std::string& table) {
-    std::vector<std::string> parts = SplitQualifiedName(table);
-    const char* catalog = parts.size() >= 3 ? parts[parts.size() - 3].c_str() : nullptr;
-    const char* schema = parts.size() >= 2 ? parts[parts.size() - 2].c_str() : nullptr;
-    if (duckdb_appender_create_ext(duck.handle(), catalog, schema, parts.back().c_str(),
-                                   &appender_) == DuckDBError) {
-      Throw("cannot append to " + table);
-    }
-  }
-  ~Appender() { duckdb_appender_destroy(&appender_); }
-  Appender(const Appender&) = delete;
-  Appender& operator=(const Appender&) = delete;
-
-  duckdb_appender get() { return appender_; }
-  void Append(duckdb_data_chunk chunk) {
-    if (duckdb_append_data_chunk(appender_, chunk) == DuckDBError) Throw("appending rows failed");
-  }
-  void Close() {
-    if (duckdb_appender_close(appender_) == DuckDBError) Throw("appending rows failed");
-  }
-
- private:
-  [[noreturn]] void Throw(const std::string& what) {
-    const char* error = appender_ ? duckdb_appender_error(appender_) : nullptr;
-    throw data::DataError(what + (error ? std::string(": ") + error : ""));
-  }
-  duckdb_appender appender_ = nullptr;
-};
 
 //! Fills `vector` with rows [first, first + count) of frame column `c`.
 void FillVector(const layout::Column& c, const uint8_t* file, uint64_t first, idx_t count,
@@ -149,57 +62,137 @@ void FillVector(const layout::Column& c, const uint8_t* file, uint64_t first, id
   }
 }
 
-void AppendFrame(const layout::Layout& frame, const uint8_t* file, data::Connection& duck,
-                 const std::string& table) {
-  Appender appender(duck, table);
-  std::vector<duckdb_logical_type> types;
-  for (idx_t i = 0; i < frame.columns.size(); ++i) {
-    types.push_back(duckdb_appender_column_type(appender.get(), i));
-  }
-  duckdb_data_chunk raw = duckdb_create_data_chunk(types.data(), types.size());
-  for (duckdb_logical_type& t : types) duckdb_destroy_logical_type(&t);
-  ChunkPtr chunk(raw);
-  const uint64_t step = duckdb_vector_size();
-  for (uint64_t first = 0; first < frame.rows; first += step) {
-    const idx_t count = std::min(step, frame.rows - first);
-    duckdb_data_chunk_reset(chunk.get());
-    for (idx_t c = 0; c < frame.columns.size(); ++c) {
-      FillVector(frame.columns[c], file, first, count,
-                 duckdb_data_chunk_get_vector(chunk.get(), c));
+duckdb_logical_type LogicalTypeFor(const layout::Column& c) {
+  switch (c.kind) {
+    case Kind::kInt64:
+      return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+    case Kind::kFloat64:
+      return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+    case Kind::kBool:
+      return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
+    case Kind::kString:
+      return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    case Kind::kJson: {
+      duckdb_logical_type type = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+      duckdb_logical_type_set_alias(type, "JSON");
+      return type;
     }
-    duckdb_data_chunk_set_size(chunk.get(), count);
-    appender.Append(chunk.get());
+    case Kind::kTimestamp:
+      return duckdb_create_logical_type(c.info.tz.empty() ? DUCKDB_TYPE_TIMESTAMP
+                                                          : DUCKDB_TYPE_TIMESTAMP_TZ);
+    case Kind::kDate:
+      return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
   }
-  appender.Close();
+  return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+}
+
+// ---- the kiln_frame(fd) table function ----------------------------------------------------
+// Bind maps and checks the frame; one scan state hands out duckdb_vector_size() rows per call,
+// single-threaded so that rows keep the frame's order.
+
+struct ScanBind {
+  layout::Mapping map;
+  layout::Layout frame;
+};
+
+struct ScanState {
+  uint64_t next_row = 0;
+};
+
+template <typename T>
+void Delete(void* p) {
+  delete static_cast<T*>(p);  // NOLINT: DuckDB owns the pointer between bind/init and here
+}
+
+void ScanBindFunction(duckdb_bind_info info) {
+  try {
+    duckdb_value parameter = duckdb_bind_get_parameter(info, 0);
+    const int64_t fd = duckdb_get_int64(parameter);
+    duckdb_destroy_value(&parameter);
+    if (fd < 0 || fd > std::numeric_limits<int>::max()) throw FrameError("frame: bad descriptor");
+    auto bind = std::make_unique<ScanBind>();
+    layout::RequireSealed(static_cast<int>(fd));
+    bind->map = layout::Mapping::Map(static_cast<int>(fd));
+    bind->frame = layout::ParseFrame(bind->map.data(), bind->map.size());
+    if (bind->frame.columns.empty()) {
+      throw FrameError("frame: a frame without columns cannot be read as a table");
+    }
+    for (const layout::Column& c : bind->frame.columns) {
+      layout::CheckColumn(c, bind->frame.rows, bind->map.data());
+      duckdb_logical_type type = LogicalTypeFor(c);
+      duckdb_bind_add_result_column(info, c.info.name.c_str(), type);
+      duckdb_destroy_logical_type(&type);
+    }
+    duckdb_bind_set_cardinality(info, bind->frame.rows, true);
+    duckdb_bind_set_bind_data(info, bind.release(), Delete<ScanBind>);
+  } catch (const std::exception& e) {
+    duckdb_bind_set_error(info, e.what());
+  }
+}
+
+void ScanInitFunction(duckdb_init_info info) {
+  duckdb_init_set_max_threads(info, 1);
+  duckdb_init_set_init_data(info, std::make_unique<ScanState>().release(), Delete<ScanState>);
+}
+
+void ScanFunction(duckdb_function_info info, duckdb_data_chunk output) {
+  const auto* bind = static_cast<const ScanBind*>(duckdb_function_get_bind_data(info));
+  auto* state = static_cast<ScanState*>(duckdb_function_get_init_data(info));
+  const uint64_t first = state->next_row;
+  const idx_t count = std::min<uint64_t>(duckdb_vector_size(), bind->frame.rows - first);
+  for (idx_t c = 0; c < bind->frame.columns.size(); ++c) {
+    FillVector(bind->frame.columns[c], bind->map.data(), first, count,
+               duckdb_data_chunk_get_vector(output, c));
+  }
+  duckdb_data_chunk_set_size(output, count);
+  state->next_row = first + count;
 }
 
 }  // namespace
 
+void RegisterFrameScan(data::Connection& duck) {
+  auto registered = [&] {
+    return duck.Query("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'kiln_frame'")
+               .GetInt64(0, 0) > 0;
+  };
+  if (registered()) return;
+  duckdb_table_function function = duckdb_create_table_function();
+  duckdb_table_function_set_name(function, "kiln_frame");
+  duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+  duckdb_table_function_add_parameter(function, bigint);
+  duckdb_destroy_logical_type(&bigint);
+  duckdb_table_function_set_bind(function, ScanBindFunction);
+  duckdb_table_function_set_init(function, ScanInitFunction);
+  duckdb_table_function_set_function(function, ScanFunction);
+  const duckdb_state state = duckdb_register_table_function(duck.handle(), function);
+  duckdb_destroy_table_function(&function);
+  // Two connections may race to register it: losing that race is fine.
+  if (state == DuckDBError && !registered()) {
+    throw data::DataError("cannot register the kiln_frame table function");
+  }
+}
+
+std::string FrameRelationSql(int fd) {
+  return "kiln_frame(" + std::to_string(fd) + ")";
+}
+
 FrameInfo ReadFrameIntoTable(int fd, data::Connection& duck, const std::string& duck_table) {
-  layout::RequireSealed(fd);
-  layout::Mapping map = layout::Mapping::Map(fd);
-  layout::Layout frame = layout::ParseFrame(map.data(), map.size());
-  if (frame.columns.empty()) {
+  FrameInfo info = ReadFrameInfo(fd);
+  if (info.columns.empty()) {
     throw FrameError("frame: a frame without columns cannot become a DuckDB table (" + duck_table +
                      ")");
   }
-  for (const layout::Column& c : frame.columns) layout::CheckColumn(c, frame.rows, map.data());
-  std::string columns;
-  for (const layout::Column& c : frame.columns) {
-    columns +=
-        (columns.empty() ? "" : ", ") + QuoteIdentifier(c.info.name) + " " + DuckdbTypeFor(c);
-  }
-  duck.Execute("CREATE TABLE " + duck_table + " (" + columns + ")");
+  RegisterFrameScan(duck);
   try {
-    AppendFrame(frame, map.data(), duck, duck_table);
-  } catch (...) {
-    try {
-      duck.Execute("DROP TABLE IF EXISTS " + duck_table);
-    } catch (const data::DataError&) {
-    }
-    throw;
+    duck.Execute("CREATE TABLE " + duck_table + " AS SELECT * FROM " + FrameRelationSql(fd));
+  } catch (const data::DataError& e) {
+    // The scan's own complaint comes back as "Binder Error: frame: ...\n\nLINE 1: ...".
+    const std::string text = e.what();
+    const size_t at = text.find("frame: ");
+    if (at == std::string::npos) throw;
+    throw FrameError(text.substr(at, text.find('\n', at) - at));
   }
-  return frame.Info();
+  return info;
 }
 
 }  // namespace kiln::python

@@ -72,13 +72,6 @@ class OutputPump {
   std::thread thread_;  // last: starts after the members it uses
 };
 
-// The memfd's inode number: unique among the frames alive, so it names their scratch tables.
-uint64_t FrameInode(const SharedFrame& frame) {
-  struct stat st {};
-  ::fstat(frame->get(), &st);
-  return static_cast<uint64_t>(st.st_ino);
-}
-
 std::string Millis(std::chrono::steady_clock::duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
@@ -243,23 +236,20 @@ class Session {
     struct stat st {};
     ::fstat(frame->get(), &st);
     python.frames.Put(output.dir, frame, static_cast<uint64_t>(st.st_size));
-    output.written = python.writer.Submit(
-        [engine = &inv_.services.engine, store = inv_.outputs, uuid = inv_.block.uuid, index, frame,
-         pandas = std::move(pandas), frames = &python.frames, dir = output.dir] {
-          std::unique_ptr<data::Connection> duck = engine->Connect();
-          std::string table = std::string(data::Engine::kOutputCatalog) + ".main." +
-                              QuoteIdentifier("kiln_py_out_" + std::to_string(FrameInode(frame)));
-          try {
-            python::ReadFrameIntoTable(frame->get(), *duck, table);
-            store.WriteDataFrame(*duck, uuid, index, table, pandas);
-          } catch (...) {
-            frames->Forget(dir);
-            duck->Execute("DROP TABLE IF EXISTS " + table);
-            throw;
-          }
-          duck->Execute("DROP TABLE IF EXISTS " + table);
-          frames->Written(dir);
-        });
+    output.written = python.writer.Submit([engine = &inv_.services.engine, store = inv_.outputs,
+                                           uuid = inv_.block.uuid, index, frame,
+                                           pandas = std::move(pandas), frames = &python.frames,
+                                           dir = output.dir] {
+      std::unique_ptr<data::Connection> duck = engine->Connect();
+      try {
+        python::RegisterFrameScan(*duck);
+        store.WriteDataFrame(*duck, uuid, index, python::FrameRelationSql(frame->get()), pandas);
+      } catch (...) {
+        frames->Forget(dir);
+        throw;
+      }
+      frames->Written(dir);
+    });
     return output;
   }
 

@@ -60,14 +60,19 @@ std::string RunnerCalls::ScratchTable() {
                          std::to_string(inv_.attempt) + "_" + std::to_string(next_scratch_++));
 }
 
-std::vector<std::string> RunnerCalls::FrameToScratch(int fd, const std::string& table) {
-  python::FrameInfo info = python::ReadFrameIntoTable(fd, duck_, table);
-  std::vector<std::string> index;
-  if (info.index.is_object()) {
+std::string RunnerCalls::FrameRelation(int fd, bool drop_index) {
+  python::FrameInfo info = python::ReadFrameInfo(fd);
+  if (info.columns.empty()) throw Error("the DataFrame has no columns");
+  python::RegisterFrameScan(duck_);
+  std::string relation = python::FrameRelationSql(fd);
+  std::string excluded;
+  if (drop_index && info.index.is_object()) {
     for (const auto& c : info.index.value("columns", json::array()))
-      if (c.is_string()) index.push_back(c.get<std::string>());
+      if (c.is_string())
+        excluded += (excluded.empty() ? "" : ", ") + QuoteIdentifier(c.get<std::string>());
   }
-  return index;
+  return excluded.empty() ? relation
+                          : "(SELECT * EXCLUDE (" + excluded + ") FROM " + relation + ")";
 }
 
 python::UniqueFd RunnerCalls::RelationToFrame(const std::string& relation_sql) {
@@ -172,14 +177,8 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
       throw Error("export(query_string=...) is not supported yet; run the query with execute()");
     }
     if (fds.empty()) throw Error("no DataFrame was sent");
-    const std::string table = ScratchTable();
-    std::vector<std::string> index = FrameToScratch(fds[0].get(), table);
-    std::string relation = table;
-    if (!index.empty()) {  // export(index=False): the index is not a column of the table
-      std::string excluded;
-      for (const auto& c : index) excluded += (excluded.empty() ? "" : ", ") + QuoteIdentifier(c);
-      relation = "(SELECT * EXCLUDE (" + excluded + ") FROM " + table + ")";
-    }
+    // export(index=False): the index is not a column of the table.
+    const std::string relation = FrameRelation(fds[0].get(), /*drop_index=*/true);
     pg::ExportOptions options;
     options.schema =
         Text(args, "schema",
@@ -190,14 +189,7 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
                          .value_or(connectors::ExportWritePolicy::kReplace);
     options.clean_column_names = args.value("auto_clean_name", true);
     options.cancelled = [this] { return inv_.cancel.cancelled(); };
-    pg::ExportResult result;
-    try {
-      result = pg::ExportRelation(duck_, relation, *session.connection, options);
-    } catch (...) {
-      duck_.Execute("DROP TABLE IF EXISTS " + table);
-      throw;
-    }
-    duck_.Execute("DROP TABLE IF EXISTS " + table);
+    pg::ExportResult result = pg::ExportRelation(duck_, relation, *session.connection, options);
     if (session.in_transaction) {  // Mage's export commits the connection's transaction
       session.connection->Execute("COMMIT");
       session.in_transaction = false;
@@ -272,20 +264,18 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
                           : format == "json"  ? "FORMAT json"
                                               : "FORMAT csv, HEADER true";
     ReaderFor(format);  // rejects unknown formats
-    const std::string table = ScratchTable();
-    FrameToScratch(fds[0].get(), table);
+    const std::string relation = FrameRelation(fds[0].get(), /*drop_index=*/false);
     fs::path tmp = TempSibling(path);
     try {
-      duck_.Execute("COPY " + table + " TO " + QuoteLiteral(tmp.string()) + " (" + options + ")");
+      duck_.Execute("COPY (SELECT * FROM " + relation + ") TO " + QuoteLiteral(tmp.string()) +
+                    " (" + options + ")");
       fs::rename(tmp, path);
       destinations_.push_back("file " + path.string());
     } catch (...) {
       std::error_code ec;
       fs::remove(tmp, ec);
-      duck_.Execute("DROP TABLE IF EXISTS " + table);
       throw;
     }
-    duck_.Execute("DROP TABLE IF EXISTS " + table);
     return json::object();
   }
   throw Error("unknown call '" + method + "'");

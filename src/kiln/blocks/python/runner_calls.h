@@ -54,8 +54,10 @@ class RunnerCalls {
   };
   PgSession& Session(const nlohmann::json& args);
   std::string ScratchTable();
-  //! A frame's rows as a scratch DuckDB table; returns the frame's index columns.
-  std::vector<std::string> FrameToScratch(int fd, const std::string& table);
+  //! The frame in `fd` as a relation of the runner's DuckDB connection (python/frame.h
+  //! kiln_frame), read in place; with `drop_index`, without the columns holding its index.
+  //! `fd` must stay open while the relation is read.
+  std::string FrameRelation(int fd, bool drop_index);
   //! The rows of `relation_sql` as a frame for the Python side.
   python::UniqueFd RelationToFrame(const std::string& relation_sql);
 
