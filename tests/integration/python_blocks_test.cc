@@ -236,6 +236,21 @@ def f(*args, **kwargs):
   EXPECT_EQ(nlohmann::json::parse(Output("fine", 0, "data.json"))["ok"], true);
 }
 
+TEST_F(PythonBlocksTest, AMageAiModuleKilnLacksIsNamedInTheError) {
+  Block("data_loaders/bq.py", R"(
+from mage_ai.io.bigquery import BigQuery
+
+@data_loader
+def load(*args, **kwargs):
+    return 1
+)");
+  Pipeline("- {uuid: bq, type: data_loader, language: python}\n");
+  ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("No module named 'mage_ai.io.bigquery': Kiln's mage_ai does not "
+                               "provide it yet"));
+}
+
 TEST_F(PythonBlocksTest, VariablesSecretsAndFilesThroughMageAi) {
   Block("data_loaders/write.py", R"(
 import pandas as pd
