@@ -7,3 +7,5 @@ BUILD=${1:-build}
 [[ -x "$BUILD/kiln" ]] || BUILD=$(dirname "$BUILD")
 python3 bench/kiln_run_full_month.py "$BUILD"
 python3 bench/api_to_postgres.py "$BUILD"
+/usr/bin/python3 bench/python_seed_pipeline.py "$BUILD"
+/usr/bin/python3 bench/python_block_overhead.py "$BUILD"
