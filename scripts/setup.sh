@@ -20,7 +20,7 @@ HEADER_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 # Build tools and libraries (Debian 12 names). Keep sorted; docs/development.md explains each.
 APT_PACKAGES=(
   build-essential ca-certificates clang-format cmake g++ gzip libcli11-dev libcpp-httplib-dev
-  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libspdlog-dev libssl-dev
+  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libspdlog-dev libsqlite3-dev libssl-dev
   libyaml-cpp-dev make nlohmann-json3-dev nodejs npm pkg-config postgresql postgresql-client
   pybind11-dev python3 python3-dev python3-numpy python3-pandas python3-psycopg2 python3-requests
   zlib1g-dev
