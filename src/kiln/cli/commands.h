@@ -2,6 +2,7 @@
 // 0 success; 1 the pipeline ran and did not complete; 2 bad input (project, arguments).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,10 +18,23 @@ struct RunArgs {
   int parallel = 0;                               //!< --parallel (0 = cores)
   bool fail_fast = false;                         //!< --fail-fast
   bool verbose = false;                           //!< --verbose: debug lines (rendered SQL) too
+  std::optional<int64_t> resume;                  //!< --resume RUN_ID
+};
+
+struct RunsArgs {
+  std::filesystem::path project;
+  std::string pipeline;                           //!< --pipeline ("" = all)
+  std::string status;                             //!< --status ("" = any)
+  int64_t limit = 20;                             //!< --limit
+  std::optional<int64_t> run_id;                  //!< a run's block runs
+  std::optional<std::filesystem::path> data_dir;  //!< --data-dir
 };
 
 //! `kiln run <project> <pipeline>`: runs one pipeline and prints a summary.
 int RunCommand(const RunArgs& args);
+//! `kiln runs <project> [RUN_ID]`: lists the pipeline runs in the metadata store, newest first,
+//! or one run's block runs.
+int RunsCommand(const RunsArgs& args);
 //! `kiln pipelines <project>`: lists the project's pipelines.
 int PipelinesCommand(const std::filesystem::path& project);
 //! `kiln show <project> <pipeline>`: prints blocks, edges and problems of a pipeline.

@@ -40,13 +40,37 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--fail-fast", run_args.fail_fast, "Cancel the other blocks as soon as one fails");
   run->add_flag("-v,--verbose", run_args.verbose, "Also print debug lines (e.g. rendered SQL)");
+  int64_t resume = 0;
+  run->add_option("--resume", resume,
+                  "Resume pipeline run RUN_ID (see `kiln runs`): its completed blocks are not run "
+                  "again, the others are")
+      ->check(CLI::PositiveNumber);
+
+  kiln::cli::RunsArgs runs_args;
+  std::string runs_data_dir;
+  int64_t runs_run_id = 0;
+  auto* runs = app.add_subcommand(
+      "runs", "List the pipeline runs kept in the metadata store, or one run's block runs");
+  runs->add_option("project", runs_args.project, "Project folder")->required();
+  runs->add_option("run_id", runs_run_id, "Show this run's block runs")->check(CLI::PositiveNumber);
+  runs->add_option("--pipeline", runs_args.pipeline, "Only this pipeline's runs");
+  runs->add_option("--status", runs_args.status,
+                   "Only runs in this status (initial, running, completed, failed, cancelled)");
+  runs->add_option("--limit", runs_args.limit, "At most this many runs, newest first (20)")
+      ->check(CLI::PositiveNumber);
+  runs->add_option("--data-dir", runs_data_dir,
+                   "The data dir the runs were made with (default: the project's variables_dir)");
 
   CLI11_PARSE(app, argc, argv);
   if (!data_dir.empty()) run_args.data_dir = data_dir;
+  if (resume > 0) run_args.resume = resume;
+  if (!runs_data_dir.empty()) runs_args.data_dir = runs_data_dir;
+  if (runs_run_id > 0) runs_args.run_id = runs_run_id;
 
   if (init->parsed()) return kiln::cli::InitCommand(project);
   if (list->parsed()) return kiln::cli::PipelinesCommand(project);
   if (show->parsed()) return kiln::cli::ShowCommand(project, pipeline);
   if (run->parsed()) return kiln::cli::RunCommand(run_args);
+  if (runs->parsed()) return kiln::cli::RunsCommand(runs_args);
   return 2;
 }

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "kiln/blocks/python/python_services.h"
@@ -13,9 +15,11 @@
 #include "kiln/config/io_config.h"
 #include "kiln/connectors/http/http_fetcher.h"
 #include "kiln/data/engine.h"
+#include "kiln/orchestration/stored_run.h"
 #include "kiln/project/error.h"
 #include "kiln/project/project.h"
 #include "kiln/run/pipeline_run.h"
+#include "kiln/store/metadata_store.h"
 
 namespace kiln::cli {
 namespace {
@@ -40,9 +44,29 @@ class SignalMask {
   sigset_t set_{}, old_{};
 };
 
+// Hands a cancellation to the run once it exists (a signal may come before or after).
+class CancelRelay {
+ public:
+  void Set(run::PipelineRun* run) {
+    std::lock_guard lock(mu_);
+    run_ = run;
+    if (run_ && reason_) run_->Cancel(*reason_);
+  }
+  void Cancel(const std::string& reason) {
+    std::lock_guard lock(mu_);
+    reason_ = reason;
+    if (run_) run_->Cancel(reason);
+  }
+
+ private:
+  std::mutex mu_;
+  run::PipelineRun* run_ = nullptr;
+  std::optional<std::string> reason_;
+};
+
 class SignalWatcher {
  public:
-  SignalWatcher(const SignalMask& mask, run::PipelineRun& run) {
+  SignalWatcher(const SignalMask& mask, CancelRelay& run) {
     thread_ = std::thread([&mask, &run] {
       bool asked = false;
       for (;;) {
@@ -83,6 +107,39 @@ nlohmann::json MergeVariables(const project::Pipeline& pipeline, const std::stri
   return vars;
 }
 
+// Records a new run of `pipeline` (status initial, one block run per executable block).
+int64_t NewRun(store::MetadataStore& metadata, const project::Pipeline& pipeline,
+               const blocks::RunVariables& vars) {
+  store::PipelineRun run;
+  run.pipeline_uuid = pipeline.uuid();
+  run.execution_date = DateTime(vars.execution_date->utc_micros(), 0);
+  run.variables = vars.values;
+  std::vector<std::string> blocks;
+  for (const auto* b : pipeline.ExecutableBlocks()) blocks.push_back(b->uuid);
+  return metadata.CreatePipelineRun(run, blocks, DateTime::NowUtcPrecise()).id;
+}
+
+// Checks that run `id` can be resumed by this command and takes its variables and date.
+int64_t ResumedRun(store::MetadataStore& metadata, int64_t id, const project::Pipeline& pipeline,
+                   const RunArgs& args, blocks::RunVariables& vars) {
+  std::optional<store::PipelineRun> run = metadata.GetPipelineRun(id);
+  const std::string name = "pipeline run " + std::to_string(id);
+  if (!run) throw Error("--resume: no " + name + " in " + metadata.Describe() + " (see kiln runs)");
+  if (run->pipeline_uuid != pipeline.uuid()) {
+    throw Error("--resume: " + name + " is a run of pipeline '" + run->pipeline_uuid + "', not '" +
+                pipeline.uuid() + "'");
+  }
+  if (run->status == "completed") throw Error("--resume: " + name + " is already completed");
+  if (!args.runtime_vars_json.empty() || !args.execution_date.empty()) {
+    throw Error(
+        "--resume runs with the run's own variables and execution date; drop "
+        "--runtime-vars and --execution-date");
+  }
+  vars.values = run->variables;
+  vars.execution_date = DateTime(run->execution_date.wall_micros());  // naive UTC, as kiln run
+  return id;
+}
+
 }  // namespace
 
 int RunCommand(const RunArgs& args) {
@@ -109,6 +166,11 @@ int RunCommand(const RunArgs& args) {
 
     project::VariablesDir variables_dir = project::ResolveVariablesDir(project, env, args.data_dir);
     if (variables_dir.warning) fmt::print(stderr, "kiln: warning: {}\n", *variables_dir.warning);
+    std::filesystem::create_directories(variables_dir.path);
+    std::unique_ptr<store::MetadataStore> metadata = store::MetadataStore::Open(
+        store::StoreLocationFrom(env.vars(), variables_dir.path.string()));
+    const int64_t run_id = args.resume ? ResumedRun(*metadata, *args.resume, pipeline, args, vars)
+                                       : NewRun(*metadata, pipeline, vars);
     config::IoConfig io_config = config::IoConfig::Load(project.root(), env);
 
     data::Engine::Options engine_options;
@@ -124,17 +186,25 @@ int RunCommand(const RunArgs& args) {
     blocks::PythonServices python(
         blocks::LocatePython(std::filesystem::read_symlink("/proc/self/exe"), env),
         blocks::DefaultFrameCacheBytes(env.Get("KILN_FRAME_CACHE_MB")));
-    run::PipelineRun run(project, pipeline, io_config, env,
-                         blocks::BlockServices{.engine = engine, .fetch = fetch, .python = &python},
-                         run::RunOptions{.variables = vars,
-                                         .variables_dir = variables_dir.path,
-                                         .max_parallel_blocks = args.parallel,
-                                         .fail_fast = args.fail_fast,
-                                         .observer = &console});
-    SignalWatcher watcher(signals, run);
-    fmt::print(stderr, "Running pipeline {} of project {} ({} blocks)\n", pipeline.uuid(),
-               project.root().string(), pipeline.ExecutableBlocks().size());
-    run::PipelineRunRecord record = run.Execute();
+    orchestration::RunContext context{
+        .project = project,
+        .pipeline = pipeline,
+        .io_config = io_config,
+        .env = env,
+        .services = blocks::BlockServices{.engine = engine, .fetch = fetch, .python = &python}};
+    CancelRelay relay;
+    SignalWatcher watcher(signals, relay);
+    fmt::print(stderr, "Running pipeline {} of project {} ({} blocks), pipeline run {}{}\n",
+               pipeline.uuid(), project.root().string(), pipeline.ExecutableBlocks().size(), run_id,
+               args.resume ? " (resumed)" : "");
+    run::PipelineRunRecord record =
+        orchestration::ExecuteStoredRun(*metadata, run_id, context,
+                                        run::RunOptions{.variables = vars,
+                                                        .variables_dir = variables_dir.path,
+                                                        .max_parallel_blocks = args.parallel,
+                                                        .fail_fast = args.fail_fast,
+                                                        .observer = &console},
+                                        [&relay](run::PipelineRun* run) { relay.Set(run); });
     PrintRunSummary(record, stdout);
     std::fflush(stdout);
     switch (record.status) {

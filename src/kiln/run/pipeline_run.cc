@@ -182,6 +182,23 @@ struct PipelineRun::State {
     work_cv.notify_one();
   }
 
+  // Blocks completed by an earlier attempt of this run (RunOptions::resume_completed) count as
+  // completed with the outputs they stored. REQUIRES: mu held, before any block is queued.
+  void Resume() {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      Node& n = nodes[i];
+      if (options.resume_completed.count(n.spec->uuid) == 0) continue;
+      n.outputs = store.ListOutputs(n.spec->uuid);
+      for (const auto& o : n.outputs) {
+        n.record.outputs.push_back(o.dir);
+        if (o.index == 0 && o.is_table()) n.record.rows = o.rows;
+      }
+      n.log->Info("completed in an earlier attempt of this run: not run again");
+      Finish(i, BlockRunStatus::kCompleted, "");
+      for (size_t d : n.downstream) --nodes[d].waiting_on;
+    }
+  }
+
   // Outputs a runner stores in the background (a Python block's DataFrames) are complete before
   // the run ends; one that could not be written fails its block after all.
   void AwaitOutputs() {
@@ -447,11 +464,13 @@ PipelineRunRecord PipelineRun::Execute() {
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   {
     std::lock_guard lock(s.mu);
+    s.Resume();
     if (s.cancelled) {
       s.CancelAll(s.cancel_reason);  // Cancel() came before the blocks existed
     } else {
       for (size_t i = 0; i < s.nodes.size(); ++i)
-        if (s.nodes[i].waiting_on == 0) s.Queue(i);
+        if (s.nodes[i].waiting_on == 0 && s.nodes[i].record.status == BlockRunStatus::kInitial)
+          s.Queue(i);
     }
   }
   std::vector<std::thread> threads;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "kiln/blocks/block_runner.h"
@@ -32,6 +33,9 @@ struct RunOptions {
   bool fail_fast = false;               //!< cancel everything else when a block fails
   std::string run_key = "run";          //!< makes in-memory table names unique per run
   RunObserver* observer = nullptr;      //!< may be null
+  //! Resuming a run: these blocks completed in an earlier attempt and are not run again; their
+  //! stored outputs (OutputStore::ListOutputs) feed their downstream blocks.
+  std::set<std::string> resume_completed;
 };
 
 class PipelineRun {

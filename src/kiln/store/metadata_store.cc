@@ -272,7 +272,7 @@ std::vector<SqlValue> StatusList(const std::vector<std::string>& statuses) {
 
 }  // namespace
 
-StoreLocation StoreLocationFrom(const std::map<std::string, std::string>& env,
+StoreLocation StoreLocationFrom(const std::map<std::string, std::string, std::less<>>& env,
                                 const std::string& data_dir) {
   StoreLocation location;
   for (const char* name : {"KILN_DATABASE_URL", "MAGE_DATABASE_CONNECTION_URL"}) {

@@ -31,7 +31,7 @@ struct StoreLocation {
 //! KILN_DATABASE_URL, else MAGE_DATABASE_CONNECTION_URL (a postgresql URL), else
 //! `<data_dir>/kiln.db`. `env` maps variable names to values. Throws StoreError for a URL of
 //! another database (e.g. mysql://).
-StoreLocation StoreLocationFrom(const std::map<std::string, std::string>& env,
+StoreLocation StoreLocationFrom(const std::map<std::string, std::string, std::less<>>& env,
                                 const std::string& data_dir);
 
 class MetadataStore {
