@@ -94,7 +94,7 @@ def slow(df, *args, **kwargs):
   EXPECT_EQ(project_.Run("p").exit_code, 1);
   ProcessResult blocks = Runs({"1"});
   EXPECT_THAT(blocks.out, HasSubstr("Pipeline run 1 of p: failed"));
-  EXPECT_THAT(blocks.out, HasSubstr("slow: ValueError: bad row 7"));
+  EXPECT_THAT(blocks.out, HasSubstr("slow: block 'slow' failed: ValueError: bad row 7"));
   EXPECT_THAT(Runs({"--status", "failed"}).out, HasSubstr("     1  p "));
   EXPECT_THAT(Runs({"--status", "completed"}).out, HasSubstr("No pipeline runs"));
   EXPECT_THAT(Runs({"--status", "done"}).err, HasSubstr("--status 'done' is not one of"));

@@ -15,6 +15,7 @@
 #include "kiln/config/io_config.h"
 #include "kiln/connectors/http/http_fetcher.h"
 #include "kiln/data/engine.h"
+#include "kiln/data/output_store.h"
 #include "kiln/orchestration/stored_run.h"
 #include "kiln/project/error.h"
 #include "kiln/project/project.h"
@@ -166,7 +167,8 @@ int RunCommand(const RunArgs& args) {
 
     project::VariablesDir variables_dir = project::ResolveVariablesDir(project, env, args.data_dir);
     if (variables_dir.warning) fmt::print(stderr, "kiln: warning: {}\n", *variables_dir.warning);
-    std::filesystem::create_directories(variables_dir.path);
+    // The outputs, the logs and the metadata store all need the folder: refuse before anything.
+    data::OutputStore(variables_dir.path, pipeline.uuid()).EnsureWritable();
     std::unique_ptr<store::MetadataStore> metadata = store::MetadataStore::Open(
         store::StoreLocationFrom(env.vars(), variables_dir.path.string()));
     const int64_t run_id = args.resume ? ResumedRun(*metadata, *args.resume, pipeline, args, vars)
@@ -197,13 +199,14 @@ int RunCommand(const RunArgs& args) {
     fmt::print(stderr, "Running pipeline {} of project {} ({} blocks), pipeline run {}{}\n",
                pipeline.uuid(), project.root().string(), pipeline.ExecutableBlocks().size(), run_id,
                args.resume ? " (resumed)" : "");
+    run::RunOptions options;
+    options.variables = vars;
+    options.variables_dir = variables_dir.path;
+    options.max_parallel_blocks = args.parallel;
+    options.fail_fast = args.fail_fast;
+    options.observer = &console;
     run::PipelineRunRecord record =
-        orchestration::ExecuteStoredRun(*metadata, run_id, context,
-                                        run::RunOptions{.variables = vars,
-                                                        .variables_dir = variables_dir.path,
-                                                        .max_parallel_blocks = args.parallel,
-                                                        .fail_fast = args.fail_fast,
-                                                        .observer = &console},
+        orchestration::ExecuteStoredRun(*metadata, run_id, context, std::move(options),
                                         [&relay](run::PipelineRun* run) { relay.Set(run); });
     PrintRunSummary(record, stdout);
     std::fflush(stdout);
@@ -216,6 +219,9 @@ int RunCommand(const RunArgs& args) {
         return 1;
     }
   } catch (const Error& e) {
+    fmt::print(stderr, "kiln: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // a bug or the system (e.g. a filesystem error)
     fmt::print(stderr, "kiln: error: {}\n", e.what());
     return 2;
   }

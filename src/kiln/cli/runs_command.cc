@@ -63,7 +63,8 @@ int RunsCommand(const RunsArgs& args) {
     project::Project project = project::Project::Open(args.project, env);
     project::VariablesDir dir = project::ResolveVariablesDir(project, env, args.data_dir);
     store::StoreLocation location = store::StoreLocationFrom(env.vars(), dir.path.string());
-    if (location.postgres_url.empty() && !std::filesystem::exists(location.sqlite_path)) {
+    std::error_code ec;
+    if (location.postgres_url.empty() && !std::filesystem::exists(location.sqlite_path, ec)) {
       fmt::print("No pipeline runs yet ({} does not exist).\n", location.sqlite_path);
       return 0;
     }
@@ -99,7 +100,7 @@ int RunsCommand(const RunsArgs& args) {
       fmt::print("({} of {} runs; --limit shows more)\n", runs.size(), total);
     }
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     fmt::print(stderr, "kiln: error: {}\n", e.what());
     return 2;
   }
