@@ -12,7 +12,7 @@ declare -A rank=(
   [blocks]=4
   [run]=5
   [orchestration]=6
-  [server]=7 [cli]=7
+  [server]=7 [cli]=8
 )
 status=0
 for dir in "$root"/*/; do

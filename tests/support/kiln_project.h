@@ -23,6 +23,8 @@ class KilnProject {
 
   const std::filesystem::path& root() const { return root_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
+  //! The download/DuckDB cache every kiln command of this project uses (KILN_CACHE_DIR).
+  const std::filesystem::path& cache_dir() const { return cache_dir_; }
   void Write(const std::string& relative, const std::string& content) const;
 
   //! Runs `kiln <args...>` with the project's cache; `extra_env` added; `signals` sent while it

@@ -32,6 +32,17 @@ struct RunsArgs {
 
 //! `kiln run <project> <pipeline>`: runs one pipeline and prints a summary.
 int RunCommand(const RunArgs& args);
+struct StartArgs {
+  std::filesystem::path project;
+  std::string host = "127.0.0.1";                 //!< --host
+  int port = 6789;                                //!< --port (0: a free port)
+  bool insecure_no_auth = false;                  //!< --insecure-no-auth
+  std::optional<std::filesystem::path> data_dir;  //!< --data-dir
+};
+
+//! `kiln start <project>`: serves the REST API and runs what it is asked to run, until SIGINT
+//! or SIGTERM.
+int StartCommand(const StartArgs& args);
 //! `kiln runs <project> [RUN_ID]`: lists the pipeline runs in the metadata store, newest first,
 //! or one run's block runs.
 int RunsCommand(const RunsArgs& args);

@@ -61,7 +61,22 @@ int main(int argc, char** argv) {
   runs->add_option("--data-dir", runs_data_dir,
                    "The data dir the runs were made with (default: the project's variables_dir)");
 
+  kiln::cli::StartArgs start_args;
+  std::string start_data_dir;
+  auto* start = app.add_subcommand(
+      "start", "Serve the REST API (Mage's routes) on port 6789 and run triggered pipelines");
+  start->add_option("project", start_args.project, "Project folder")->required();
+  start->add_option("--host", start_args.host,
+                    "Address to listen on (default 127.0.0.1; another needs --insecure-no-auth)");
+  start->add_option("--port", start_args.port, "Port (default 6789; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  start->add_flag("--insecure-no-auth", start_args.insecure_no_auth,
+                  "Allow a non-loopback --host although Kiln has no user authentication yet");
+  start->add_option("--data-dir", start_data_dir,
+                    "Where outputs, logs and the metadata store go (default: variables_dir)");
+
   CLI11_PARSE(app, argc, argv);
+  if (!start_data_dir.empty()) start_args.data_dir = start_data_dir;
   if (!data_dir.empty()) run_args.data_dir = data_dir;
   if (resume > 0) run_args.resume = resume;
   if (!runs_data_dir.empty()) runs_args.data_dir = runs_data_dir;
@@ -72,5 +87,6 @@ int main(int argc, char** argv) {
   if (show->parsed()) return kiln::cli::ShowCommand(project, pipeline);
   if (run->parsed()) return kiln::cli::RunCommand(run_args);
   if (runs->parsed()) return kiln::cli::RunsCommand(runs_args);
+  if (start->parsed()) return kiln::cli::StartCommand(start_args);
   return 2;
 }

@@ -12,6 +12,7 @@
 #include "kiln/cli/commands.h"
 #include "kiln/cli/console.h"
 #include "kiln/cli/paths.h"
+#include "kiln/cli/signals.h"
 #include "kiln/config/io_config.h"
 #include "kiln/connectors/http/http_fetcher.h"
 #include "kiln/data/engine.h"
@@ -25,25 +26,10 @@
 namespace kiln::cli {
 namespace {
 
-// SIGINT/SIGTERM turn into PipelineRun::Cancel from a dedicated thread (sigwait), so no signal
-// handler touches program state. SignalMask comes first in main's scope, before any thread
-// starts, so that every thread inherits the mask; SignalWatcher is declared after the run it
-// cancels and stops its thread before the run is destroyed. A second signal exits at once (130).
-class SignalMask {
- public:
-  SignalMask() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR2);  // internal: stop watching
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  const sigset_t& set() const { return set_; }
-
- private:
-  sigset_t set_{}, old_{};
-};
+// `kiln run`: SIGINT/SIGTERM turn into PipelineRun::Cancel from a dedicated thread. SignalMask
+// comes first in RunCommand's scope, before any thread starts, so that every thread inherits the
+// mask; SignalWatcher stops its thread before the run is destroyed. A second signal exits at
+// once (130).
 
 // Hands a cancellation to the run once it exists (a signal may come before or after).
 class CancelRelay {

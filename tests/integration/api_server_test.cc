@@ -1,0 +1,184 @@
+// `kiln start` and its REST API over real HTTP: Mage's routes and JSON shapes, the API trigger
+// as the seed and Mage's docs call it with curl, token checks, bad bodies, cancel and retry.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "kiln/common/files.h"
+#include "support/kiln_project.h"
+#include "support/kiln_server.h"
+
+namespace kiln::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+class ApiServerTest : public ::testing::Test {
+ protected:
+  ApiServerTest() {
+    project_.Write("data_loaders/load.sql", "SELECT * FROM range({{ n }}) t(id)");
+    project_.Write("transformers/keep.sql", "SELECT * FROM {{ df_1 }} WHERE id % 2 = 0");
+    project_.Write("pipelines/p/metadata.yaml", R"(name: p
+variables: {n: 10}
+blocks:
+- {uuid: load, type: data_loader, language: sql}
+- {uuid: keep, type: transformer, language: sql, upstream_blocks: [load]}
+)");
+  }
+
+  //! Creates an active API trigger of pipeline p; returns (id, token).
+  std::pair<int64_t, std::string> ApiTrigger(KilnServer& server) {
+    auto [status, body] = server.Post(
+        "/api/pipelines/p/pipeline_schedules",
+        R"({"pipeline_schedule": {"name": "from CI", "schedule_type": "api", "status": "active"}})");
+    EXPECT_EQ(status, 200) << body.dump();
+    return {body["pipeline_schedule"]["id"], body["pipeline_schedule"]["token"]};
+  }
+
+  KilnProject project_;
+};
+
+TEST_F(ApiServerTest, StatusAndPipelinesAnswerInMagesShapes) {
+  KilnServer server(project_);
+  auto [status, body] = server.Get("/api/status");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["statuses"][0]["scheduler_status"], "running");
+  EXPECT_EQ(body["statuses"][0]["repo_path"], project_.root().string());
+
+  auto [list_status, list] = server.Get("/api/pipelines");
+  ASSERT_EQ(list_status, 200);
+  EXPECT_EQ(list["metadata"]["count"], 1);
+  EXPECT_EQ(list["pipelines"][0]["uuid"], "p");
+
+  auto [detail_status, detail] = server.Get("/api/pipelines/p");
+  ASSERT_EQ(detail_status, 200);
+  EXPECT_EQ(detail["pipeline"]["blocks"][1]["upstream_blocks"], json::array({"load"}));
+  EXPECT_EQ(detail["pipeline"]["variables"]["n"], 10);
+
+  auto [missing_status, missing] = server.Get("/api/pipelines/nope");
+  EXPECT_EQ(missing_status, 404);
+  EXPECT_EQ(missing["error"]["type"], "record_not_found");
+  EXPECT_THAT(missing["error"]["message"].get<std::string>(), HasSubstr("nope"));
+}
+
+TEST_F(ApiServerTest, TheApiTriggerStartsARunWithTheBodysVariables) {
+  KilnServer server(project_);
+  auto [id, token] = ApiTrigger(server);
+  EXPECT_THAT(token, MatchesRegex("[0-9a-f]{32}"));
+  // As the course and Mage's docs call it.
+  auto [status, body] =
+      server.Post("/api/pipeline_schedules/" + std::to_string(id) + "/pipeline_runs/" + token,
+                  R"({"pipeline_run": {"variables": {"n": 6}}, "source": "ci"})");
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["pipeline_run"]["status"], "initial");
+  EXPECT_EQ(body["pipeline_run"]["variables"]["n"], 6);
+  EXPECT_EQ(body["pipeline_run"]["event_variables"]["source"], "ci");
+  const int64_t run_id = body["pipeline_run"]["id"];
+
+  json run = server.WaitForRun(run_id);
+  ASSERT_EQ(run["status"], "completed") << run.dump() << server.Output();
+  ASSERT_EQ(run["block_runs"].size(), 2u);
+  EXPECT_EQ(run["block_runs"][1]["block_uuid"], "keep");
+  EXPECT_EQ(run["block_runs"][1]["metrics"]["rows"], 3);  // 0, 2, 4 of range(6)
+  EXPECT_EQ(run["block_runs"][1]["pipeline_schedule_name"], "from CI");
+
+  // The same through the Bearer form of the endpoint.
+  auto [bearer_status, bearer] =
+      server.Post("/api/pipeline_schedules/" + std::to_string(id) + "/api_trigger", "{}",
+                  {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(bearer_status, 200) << bearer.dump();
+  EXPECT_EQ(server.WaitForRun(bearer["pipeline_run"]["id"])["status"], "completed");
+
+  auto [list_status, list] = server.Get("/api/pipeline_runs?pipeline_uuid=p&_limit=1");
+  ASSERT_EQ(list_status, 200);
+  EXPECT_EQ(list["metadata"]["count"], 2);
+  EXPECT_EQ(list["metadata"]["next"], true);
+  EXPECT_EQ(list["pipeline_runs"].size(), 1u);
+
+  auto [logs_status, logs] = server.Get(
+      "/api/block_runs/" + std::to_string(run["block_runs"][1]["id"].get<int64_t>()) + "/logs");
+  ASSERT_EQ(logs_status, 200);
+  EXPECT_THAT(logs["logs"][0]["content"].get<std::string>(), HasSubstr("keep"));
+}
+
+TEST_F(ApiServerTest, AWrongTokenOrABadBodyCreatesNoRun) {
+  KilnServer server(project_);
+  auto [id, token] = ApiTrigger(server);
+  const std::string url = "/api/pipeline_schedules/" + std::to_string(id) + "/pipeline_runs/";
+  auto [wrong_status, wrong] = server.Post(url + "0123456789abcdef0123456789abcdef", "{}");
+  EXPECT_EQ(wrong_status, 401);
+  EXPECT_EQ(wrong["error"]["message"],
+            "Invalid token for pipeline schedule ID " + std::to_string(id) + ".");
+  auto [bad_status, bad] = server.Post(url + token, R"({"pipeline_run": )");
+  EXPECT_EQ(bad_status, 400);
+  EXPECT_THAT(bad["error"]["message"].get<std::string>(), HasSubstr("malformed JSON body"));
+  auto [missing_status, missing] = server.Post("/api/pipeline_schedules/999/pipeline_runs/x", "{}");
+  EXPECT_EQ(missing_status, 404);
+  EXPECT_EQ(server.Get("/api/pipeline_runs").second["metadata"]["count"], 0);
+
+  auto [invalid_status, invalid] =
+      server.Post("/api/pipelines/p/pipeline_schedules",
+                  R"({"pipeline_schedule": {"name": "t", "schedule_interval": "61 * * * *"}})");
+  EXPECT_EQ(invalid_status, 400);
+  EXPECT_THAT(invalid["error"]["message"].get<std::string>(), HasSubstr("schedule_interval"));
+  EXPECT_EQ(server.Get("/api/pipeline_schedules").second["pipeline_schedules"].size(), 1u);
+}
+
+TEST_F(ApiServerTest, ARunningRunIsCancelledAndRetriedFromItsFailedBlocks) {
+  // `slow` hangs on its first attempt only.
+  project_.Write("transformers/slow.py", R"(
+import os, time
+from mage_ai.settings.repo import get_repo_path
+
+@transformer
+def slow(df, *args, **kwargs):
+    marker = get_repo_path() + '/started.txt'
+    if not os.path.exists(marker):
+        open(marker, 'w').close()
+        time.sleep(120)
+    return df
+)");
+  project_.Write("pipelines/p/metadata.yaml", R"(variables: {n: 4}
+blocks:
+- {uuid: load, type: data_loader, language: sql}
+- {uuid: slow, type: transformer, language: python, upstream_blocks: [load]}
+)");
+  KilnServer server(project_);
+  auto [id, token] = ApiTrigger(server);
+  const int64_t run_id =
+      server.Post("/api/pipeline_schedules/" + std::to_string(id) + "/pipeline_runs/" + token, "{}")
+          .second["pipeline_run"]["id"];
+  for (int i = 0; i < 600 && !std::filesystem::exists(project_.root() / "started.txt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto [cancel_status, cancel] = server.Put("/api/pipeline_runs/" + std::to_string(run_id),
+                                            {{"pipeline_run", {{"status", "cancelled"}}}});
+  ASSERT_EQ(cancel_status, 200) << cancel.dump();
+  json cancelled = server.WaitForRun(run_id);
+  EXPECT_EQ(cancelled["status"], "cancelled");
+  EXPECT_EQ(cancelled["block_runs"][0]["status"], "completed");
+  EXPECT_EQ(cancelled["block_runs"][1]["status"], "cancelled");
+
+  auto [retry_status, retry] =
+      server.Put("/api/pipeline_runs/" + std::to_string(run_id),
+                 {{"pipeline_run", {{"pipeline_run_action", "retry_blocks"}}}});
+  ASSERT_EQ(retry_status, 200) << retry.dump();
+  json done = server.WaitForRun(run_id);
+  EXPECT_EQ(done["status"], "completed") << server.Output();
+  EXPECT_EQ(done["block_runs"][1]["status"], "completed");
+}
+
+TEST(ApiServerStartTest, ANonLoopbackHostNeedsTheInsecureFlag) {
+  KilnProject project;
+  project.Write("pipelines/p/metadata.yaml", "blocks: []\n");
+  ProcessResult r = project.Kiln({"start", project.root().string(), "--host", "0.0.0.0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--host 0.0.0.0 would let anyone who reaches this machine run "
+                               "pipelines: Kiln has no user authentication yet"));
+}
+
+}  // namespace
+}  // namespace kiln::testing
