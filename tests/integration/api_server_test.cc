@@ -171,6 +171,54 @@ blocks:
   EXPECT_EQ(done["block_runs"][1]["status"], "completed");
 }
 
+TEST_F(ApiServerTest, ARunOfAKilledServerIsResumedByTheNextOneWithoutRedoingCompletedBlocks) {
+  project_.Write("data_loaders/count.py", R"(
+import pandas as pd
+from mage_ai.settings.repo import get_repo_path
+
+@data_loader
+def count(*args, **kwargs):
+    with open(get_repo_path() + '/count_runs.txt', 'a') as f:
+        f.write('x\n')
+    return pd.DataFrame({'id': [1, 2, 3]})
+)");
+  project_.Write("transformers/slow.py", R"(
+import os, time
+from mage_ai.settings.repo import get_repo_path
+
+@transformer
+def slow(df, *args, **kwargs):
+    marker = get_repo_path() + '/started.txt'
+    if not os.path.exists(marker):
+        open(marker, 'w').close()
+        time.sleep(120)
+    return df[df['id'] > 1]
+)");
+  project_.Write("pipelines/p/metadata.yaml", R"(blocks:
+- {uuid: count, type: data_loader, language: python}
+- {uuid: slow, type: transformer, language: python, upstream_blocks: [count]}
+)");
+  int64_t run_id = 0;
+  {
+    KilnServer first(project_);
+    auto [id, token] = ApiTrigger(first);
+    run_id =
+        first
+            .Post("/api/pipeline_schedules/" + std::to_string(id) + "/pipeline_runs/" + token, "{}")
+            .second["pipeline_run"]["id"];
+    for (int i = 0; i < 1200 && !std::filesystem::exists(project_.root() / "started.txt"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(std::filesystem::exists(project_.root() / "started.txt")) << first.Output();
+    EXPECT_EQ(first.Stop(SIGKILL), 128 + SIGKILL);
+  }
+  KilnServer second(project_);
+  json run = second.WaitForRun(run_id);
+  EXPECT_EQ(run["status"], "completed") << second.Output();
+  EXPECT_EQ(run["block_runs"][1]["metrics"]["rows"], 2);
+  EXPECT_EQ(ReadFile(project_.root() / "count_runs.txt"), "x\n");  // not run again
+  EXPECT_THAT(second.Output(), HasSubstr("resuming pipeline run " + std::to_string(run_id)));
+}
+
 TEST(ApiServerStartTest, ANonLoopbackHostNeedsTheInsecureFlag) {
   KilnProject project;
   project.Write("pipelines/p/metadata.yaml", "blocks: []\n");

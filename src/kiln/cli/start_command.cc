@@ -9,6 +9,7 @@
 #include "kiln/cli/paths.h"
 #include "kiln/cli/signals.h"
 #include "kiln/data/output_store.h"
+#include "kiln/orchestration/run_owner.h"
 #include "kiln/orchestration/run_service.h"
 #include "kiln/project/project.h"
 #include "kiln/server/api_server.h"
@@ -61,6 +62,13 @@ int StartCommand(const StartArgs& args) {
                            .on_run_created = [&runs](int64_t run_id) { runs.Launch(run_id); },
                            .on_trigger_changed = nullptr});
     const int port = api.Bind(args.host, args.port);
+    // Runs a dead process left "running" (kill -9, a crash, a reboot) go on here.
+    for (const store::PipelineRun& run :
+         orchestration::OrphanedRuns(*metadata, DateTime::NowUtcPrecise())) {
+      fmt::print(stderr, "kiln: resuming pipeline run {} of {} (its process is gone)\n", run.id,
+                 run.pipeline_uuid);
+      runs.Launch(run.id);
+    }
     fmt::print(stderr, "Kiln serving project {} at http://{}:{}\n  metadata store: {}\n",
                project.root().string(), args.host, port, metadata->Describe());
     fmt::print(stderr,

@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include "kiln/orchestration/run_owner.h"
+
 namespace kiln::orchestration {
 namespace {
 
@@ -152,6 +154,7 @@ run::PipelineRunRecord ExecuteStoredRun(store::MetadataStore& store, int64_t run
                                    now)) {
     throw store::StoreError(name + " could not be started: its status changed meanwhile");
   }
+  store.SetOwner(run_id, ThisProcessOwner());
   options.resume_completed = reuse;
   options.variables.pipeline_run_id = run_id;  // blocks see it as kwargs['pipeline_run_id']
   StoreRecorder recorder(store, run_id, options.observer);

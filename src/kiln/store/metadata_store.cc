@@ -156,7 +156,7 @@ void CheckSchedule(const PipelineSchedule& s) {
 constexpr const char* kRunColumns =
     "id, created_at, updated_at, pipeline_schedule_id, pipeline_uuid, execution_date, status, "
     "started_at, completed_at, variables, passed_sla, event_variables, metrics, backfill_id, "
-    "executor_type, heartbeat_at";
+    "executor_type, heartbeat_at, owner";
 
 PipelineRun RunFrom(const SqlRow& r) {
   PipelineRun p;
@@ -176,6 +176,7 @@ PipelineRun RunFrom(const SqlRow& r) {
   p.backfill_id = ParseInt(r[13]);
   p.executor_type = Lower(r[14].value_or(""));
   p.heartbeat_at = ParseTime(r[15]);
+  p.owner = r[16].value_or("");
   return p;
 }
 
@@ -505,6 +506,21 @@ void MetadataStore::Heartbeat(const std::vector<int64_t>& run_ids, DateTime now)
   db_->Query(
       "UPDATE pipeline_run SET heartbeat_at = ? WHERE id IN (" + Placeholders(run_ids.size()) + ")",
       params);
+}
+
+void MetadataStore::SetOwner(int64_t id, const std::string& owner) {
+  std::lock_guard lock(mu_);
+  db_->Query("UPDATE pipeline_run SET owner = ? WHERE id = ?", {owner, Int(id)});
+}
+
+std::vector<PipelineRun> MetadataStore::RunningRuns() {
+  std::lock_guard lock(mu_);
+  auto rows = db_->Query(std::string("SELECT ") + kRunColumns +
+                             " FROM pipeline_run WHERE status = 'RUNNING' ORDER BY id",
+                         {});
+  std::vector<PipelineRun> out;
+  for (const auto& r : rows) out.push_back(RunFrom(r));
+  return out;
 }
 
 std::vector<PipelineRun> MetadataStore::StaleRunningRuns(DateTime before) {

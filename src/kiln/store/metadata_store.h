@@ -76,6 +76,10 @@ class MetadataStore {
                                 DateTime now);
   //! Marks runs as alive at `now` (the process running them does this every few seconds).
   void Heartbeat(const std::vector<int64_t>& run_ids, DateTime now);
+  //! Records which process runs run `id` (PipelineRun::owner).
+  void SetOwner(int64_t id, const std::string& owner);
+  //! Every "running" run, oldest first.
+  std::vector<PipelineRun> RunningRuns();
   //! "running" runs whose heartbeat is older than `before`: their process died.
   std::vector<PipelineRun> StaleRunningRuns(DateTime before);
 

@@ -51,6 +51,9 @@ struct PipelineRun {
   //! Kiln: the last time the process running it said it is alive; a running run whose
   //! heartbeat is older than the stale limit belongs to a process that died.
   std::optional<DateTime> heartbeat_at;
+  //! Kiln: "<host>/<pid>/<process start time>" of the process running it (set with the
+  //! heartbeat when it enters "running"), "" otherwise.
+  std::string owner;
   DateTime created_at, updated_at;
 };
 

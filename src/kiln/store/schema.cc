@@ -47,6 +47,9 @@ CREATE TABLE block_run (
   started_at TEXT, completed_at TEXT, metrics TEXT);
 CREATE INDEX block_run_pipeline_run_id ON block_run (pipeline_run_id);
 )SQL",
+      // 2: which process runs a running run, so that a restart on the same host resumes the runs
+      // of a dead process at once instead of waiting for their heartbeat to go stale.
+      "ALTER TABLE pipeline_run ADD COLUMN owner TEXT;",
   };
   return kMigrations;
 }
