@@ -209,6 +209,21 @@ def slow(df, *args, **kwargs):
     for (int i = 0; i < 1200 && !std::filesystem::exists(project_.root() / "started.txt"); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(std::filesystem::exists(project_.root() / "started.txt")) << first.Output();
+    // count's DataFrame is stored in the background: kill once it is on disk (a kill before
+    // would rightly run count again, its output being lost).
+    auto stored = [&] {
+      std::error_code ec;
+      for (const auto& e : std::filesystem::recursive_directory_iterator(
+               project_.data_dir() / "pipelines/p/.variables", ec)) {
+        if (e.path().filename() == "data.parquet" &&
+            e.path().parent_path().filename() == "output_0" &&  // renamed into place: complete
+            e.path().parent_path().parent_path().filename() == "count")
+          return true;
+      }
+      return false;
+    };
+    for (int i = 0; i < 600 && !stored(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(first.Stop(SIGKILL), 128 + SIGKILL);
   }
   KilnServer second(project_);
