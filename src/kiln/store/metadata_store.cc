@@ -439,6 +439,10 @@ std::string RunWhere(const RunFilter& f, std::vector<SqlValue>& params) {
     terms.push_back("backfill_id = ?");
     params.push_back(Int(*f.backfill_id));
   }
+  if (f.execution_date) {
+    terms.push_back("execution_date = ?");
+    params.push_back(TimeValue(*f.execution_date));
+  }
   if (!f.statuses.empty()) {
     terms.push_back("status IN (" + Placeholders(f.statuses.size()) + ")");
     for (SqlValue& v : StatusList(f.statuses)) params.push_back(std::move(v));

@@ -92,6 +92,7 @@ struct RunFilter {
   std::string pipeline_uuid;
   std::optional<int64_t> pipeline_schedule_id;
   std::optional<int64_t> backfill_id;
+  std::optional<DateTime> execution_date;  //!< exactly this instant (UTC)
   std::vector<std::string> statuses;
   int64_t limit = 100;  //!< newest first
   int64_t offset = 0;
