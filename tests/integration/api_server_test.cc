@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "kiln/common/files.h"
@@ -232,6 +233,82 @@ def slow(df, *args, **kwargs):
   EXPECT_EQ(run["block_runs"][1]["metrics"]["rows"], 2);
   EXPECT_EQ(ReadFile(project_.root() / "count_runs.txt"), "x\n");  // not run again
   EXPECT_THAT(second.Output(), HasSubstr("resuming pipeline run " + std::to_string(run_id)));
+}
+
+TEST_F(ApiServerTest, ATimeTriggerInTriggersYamlFiresWithoutAnyCall) {
+  project_.Write("pipelines/p/triggers.yaml", R"(triggers:
+- name: every minute
+  schedule_type: time
+  schedule_interval: '* * * * *'
+  start_time: 2021-01-01 00:00:00
+  status: active
+  settings:
+    create_initial_pipeline_run: true
+)");
+  KilnServer server(project_);
+  json runs;
+  for (int i = 0; i < 600; ++i) {
+    runs = server.Get("/api/pipeline_runs?pipeline_uuid=p").second["pipeline_runs"];
+    if (!runs.empty() && runs[0]["status"] == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(runs.empty()) << server.Output();
+  EXPECT_EQ(runs[0]["status"], "completed") << server.Output();
+  // The start of the current minute, UTC (Mage's execution date of a cron trigger).
+  EXPECT_THAT(runs[0]["execution_date"].get<std::string>(), MatchesRegex(".* ..:..:00\\+00:00"));
+  auto schedules = server.Get("/api/pipeline_schedules").second["pipeline_schedules"];
+  ASSERT_EQ(schedules.size(), 1u);
+  EXPECT_EQ(schedules[0]["name"], "every minute");
+  EXPECT_FALSE(schedules[0]["next_pipeline_run_date"].is_null());
+}
+
+TEST_F(ApiServerTest, ABackfillRunsEachDateOfItsWindowAndRefusesAnOverlappingOne) {
+  KilnServer server(project_);
+  auto create = [&](const std::string& name, const std::string& start, const std::string& end) {
+    auto [status, body] = server.Post("/api/pipelines/p/backfills",
+                                      json{{"backfill",
+                                            {{"name", name},
+                                             {"start_datetime", start},
+                                             {"end_datetime", end},
+                                             {"interval_type", "day"},
+                                             {"interval_units", 1},
+                                             {"settings", {{"pipeline_run_limit", 2}}}}}}
+                                          .dump());
+    EXPECT_EQ(status, 200) << body.dump();
+    return body["backfill"]["id"].get<int64_t>();
+  };
+  const int64_t january = create("january", "2021-01-01 00:00:00", "2021-01-05 00:00:00");
+  auto [start_status, started] = server.Put("/api/backfills/" + std::to_string(january),
+                                            {{"backfill", {{"status", "initial"}}}});
+  ASSERT_EQ(start_status, 200) << started.dump();
+  EXPECT_EQ(started["backfill"]["total_run_count"], 5);
+
+  const int64_t overlapping = create("again", "2021-01-05 00:00:00", "2021-01-06 00:00:00");
+  auto [overlap_status, overlap] = server.Put("/api/backfills/" + std::to_string(overlapping),
+                                              {{"backfill", {{"status", "initial"}}}});
+  EXPECT_EQ(overlap_status, 409);
+  EXPECT_THAT(overlap["error"]["message"].get<std::string>(),
+              HasSubstr("overlaps backfill 'january'"));
+
+  json backfill;
+  for (int i = 0; i < 1200; ++i) {
+    backfill = server.Get("/api/backfills/" + std::to_string(january)).second["backfill"];
+    if (backfill["status"] == "completed" || backfill["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(backfill["status"], "completed") << server.Output();
+  json runs = server.Get("/api/pipeline_runs?backfill_id=" + std::to_string(january))
+                  .second["pipeline_runs"];
+  std::vector<std::string> dates;
+  for (const auto& r : runs) {
+    EXPECT_EQ(r["status"], "completed");
+    dates.push_back(r["execution_date"]);
+  }
+  std::sort(dates.begin(), dates.end());
+  EXPECT_EQ(dates,
+            (std::vector<std::string>{"2021-01-01 00:00:00+00:00", "2021-01-02 00:00:00+00:00",
+                                      "2021-01-03 00:00:00+00:00", "2021-01-04 00:00:00+00:00",
+                                      "2021-01-05 00:00:00+00:00"}));
 }
 
 TEST(ApiServerStartTest, ANonLoopbackHostNeedsTheInsecureFlag) {

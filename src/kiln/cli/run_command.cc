@@ -122,6 +122,9 @@ int64_t ResumedRun(store::MetadataStore& metadata, int64_t id, const project::Pi
         "--resume runs with the run's own variables and execution date; drop "
         "--runtime-vars and --execution-date");
   }
+  if (run->status == "failed" || run->status == "cancelled") {
+    metadata.TransitionPipelineRun(id, {run->status}, "running", DateTime::NowUtcPrecise());
+  }
   vars.values = run->variables;
   vars.execution_date = DateTime(run->execution_date.wall_micros());  // naive UTC, as kiln run
   return id;

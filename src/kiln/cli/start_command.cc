@@ -11,7 +11,9 @@
 #include "kiln/data/output_store.h"
 #include "kiln/orchestration/run_owner.h"
 #include "kiln/orchestration/run_service.h"
+#include "kiln/orchestration/scheduler.h"
 #include "kiln/project/project.h"
+#include "kiln/project/trigger.h"
 #include "kiln/server/api_server.h"
 #include "kiln/store/metadata_store.h"
 
@@ -53,14 +55,31 @@ int StartCommand(const StartArgs& args) {
         project, env, dir.path, *metadata, engine,
         blocks::LocatePython(std::filesystem::read_symlink("/proc/self/exe"), env), fetch);
 
+    // The scheduler creates the runs of due triggers and starts waiting runs under the limits;
+    // a run that ends wakes it (the next waiting run starts at once, no tick).
+    orchestration::SchedulerOptions scheduling;
+    scheduling.mage_env = project::MageEnvName(env.Get("ENV"));
+    if (auto limit = env.Get("CONCURRENCY_CONFIG_PIPELINE_RUN_LIMIT"); limit && !limit->empty())
+      scheduling.default_pipeline_run_limit = std::stoll(*limit);
+    scheduling.on_message = [](blocks::LogLevel level, std::string_view message) {
+      fmt::print(stderr, "kiln: scheduler: {}{}\n",
+                 level == blocks::LogLevel::kError     ? "error: "
+                 : level == blocks::LogLevel::kWarning ? "warning: "
+                                                       : "",
+                 message);
+    };
+    orchestration::Scheduler scheduler(
+        *metadata, project, [&runs](int64_t run_id) { runs.Launch(run_id); }, scheduling);
+    runs.SetOnRunEnded([&scheduler](int64_t) { scheduler.Wake(); });
+
     server::ApiServer api(
         server::ApiContext{.project = project,
                            .env = env,
                            .variables_dir = dir.path,
                            .store = *metadata,
                            .runs = runs,
-                           .on_run_created = [&runs](int64_t run_id) { runs.Launch(run_id); },
-                           .on_trigger_changed = nullptr});
+                           .on_runs_waiting = [&scheduler] { scheduler.Wake(); },
+                           .on_trigger_changed = [&scheduler] { scheduler.Wake(); }});
     const int port = api.Bind(args.host, args.port);
     // Runs a dead process left "running" (kill -9, a crash, a reboot) go on here.
     for (const store::PipelineRun& run :
@@ -74,6 +93,7 @@ int StartCommand(const StartArgs& args) {
     fmt::print(stderr,
                "  outputs and logs: {}\n(Ctrl-C stops; running pipeline runs are cancelled)\n",
                dir.path.string());
+    scheduler.Start();
     std::thread serving([&api] { api.Serve(); });
     int sig = 0;
     while (sigwait(&signals.set(), &sig) == 0 && sig == SIGUSR2) {
@@ -82,6 +102,8 @@ int StartCommand(const StartArgs& args) {
                sig == SIGINT ? "interrupt" : "termination request");
     api.Stop();
     serving.join();
+    scheduler.Stop();
+    runs.SetOnRunEnded(nullptr);  // the scheduler goes first; runs still ending must not wake it
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "kiln: error: {}\n", e.what());

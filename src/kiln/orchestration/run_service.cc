@@ -119,18 +119,15 @@ void RunService::Execute(int64_t run_id) {
     } catch (const std::exception&) {
     }
   }
-  OnRunEnded callback;
-  {
-    std::lock_guard lock(mu_);
-    running_.erase(run_id);
-    cancel_requests_.erase(run_id);
-    if (auto it = threads_.find(run_id); it != threads_.end()) {
-      finished_.push_back(std::move(it->second));
-      threads_.erase(it);
-    }
-    callback = on_ended_;
+  std::lock_guard lock(mu_);
+  running_.erase(run_id);
+  cancel_requests_.erase(run_id);
+  if (auto it = threads_.find(run_id); it != threads_.end()) {
+    finished_.push_back(std::move(it->second));
+    threads_.erase(it);
   }
-  if (callback) callback(run_id);
+  // Under the lock, so that after SetOnRunEnded(nullptr) returns no callback is running.
+  if (on_ended_) on_ended_(run_id);
 }
 
 }  // namespace kiln::orchestration

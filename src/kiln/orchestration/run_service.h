@@ -31,7 +31,8 @@ std::string ExecutionPartition(const store::PipelineRun& run);
 
 class RunService {
  public:
-  //! Called (on the run's thread) when a launched run has ended, with its id.
+  //! Called (on the run's thread, under the service's lock: it must not call back into the
+  //! service; Scheduler::Wake is fine) when a launched run has ended, with its id.
   using OnRunEnded = std::function<void(int64_t run_id)>;
 
   //! All references must outlive the service. `variables_dir` holds outputs and logs.

@@ -150,9 +150,9 @@ run::PipelineRunRecord ExecuteStoredRun(store::MetadataStore& store, int64_t run
       store.TransitionBlockRun(b.id, {b.status}, "initial", now);
     }
   }
-  if (!store.TransitionPipelineRun(run_id, {"initial", "running", "failed", "cancelled"}, "running",
-                                   now)) {
-    throw store::StoreError(name + " could not be started: its status changed meanwhile");
+  if (!store.TransitionPipelineRun(run_id, {"initial", "running"}, "running", now)) {
+    throw store::StoreError(name + " could not be started: it is " +
+                            store.GetPipelineRun(run_id)->status + " (retry it first)");
   }
   store.SetOwner(run_id, ThisProcessOwner());
   options.resume_completed = reuse;

@@ -35,9 +35,10 @@ inline constexpr std::chrono::seconds kStaleAfter{30};
 //! nullptr when it is gone.
 using RunHandle = std::function<void(run::PipelineRun*)>;
 
-//! Runs pipeline run `run_id` of `store` to the end. The run must be "initial" (a new run), or
-//! "running" / "failed" / "cancelled" (resumed or retried: its completed block runs whose
-//! outputs are all still stored are kept, the others are reset to "initial" and run).
+//! Runs pipeline run `run_id` of `store` to the end. The run must be "initial" (a new run) or
+//! "running" (resumed after its process died, or retried: the caller moves a failed or cancelled
+//! run to "running" first, so a run cancelled meanwhile is never started). Its completed block
+//! runs whose outputs are all still stored are kept; the others are reset to "initial" and run.
 //! `options.variables` must hold the run's variables and execution_date (see RunVariablesOf);
 //! options.observer, when set, still sees every event. Sets the run "running" first and
 //! completed / failed / cancelled at the end, each committed. Throws store::StoreError

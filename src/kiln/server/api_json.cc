@@ -73,6 +73,29 @@ json BlockRunJson(const store::BlockRun& b, const store::PipelineRun& run,
           {"updated_at", TimeJson(b.updated_at)}};
 }
 
+json BackfillJson(const store::Backfill& b, const json& extra) {
+  json j = {{"id", b.id},
+            {"created_at", TimeJson(b.created_at)},
+            {"updated_at", TimeJson(b.updated_at)},
+            {"name", b.name},
+            {"pipeline_uuid", b.pipeline_uuid},
+            {"pipeline_schedule_id", Optional(b.pipeline_schedule_id)},
+            {"block_uuid", NullIfEmpty(b.block_uuid)},
+            {"start_datetime", TimeJson(b.start_datetime)},
+            {"end_datetime", TimeJson(b.end_datetime)},
+            {"interval_type", NullIfEmpty(b.interval_type)},
+            {"interval_units", b.interval_units},
+            {"variables", b.variables},
+            {"settings", b.settings},
+            {"status", NullIfEmpty(b.status)},
+            {"started_at", TimeJson(b.started_at)},
+            {"completed_at", TimeJson(b.completed_at)},
+            {"failed_at", TimeJson(b.failed_at)},
+            {"metrics", nullptr}};
+  j.update(extra);
+  return j;
+}
+
 json PipelineJson(const project::Pipeline& p) {
   json blocks = json::array();
   for (const project::BlockSpec& b : p.blocks()) {

@@ -23,6 +23,9 @@ nlohmann::json RunJson(const store::PipelineRun& r);
 //! block_run (§5.3: with pipeline_schedule_id and pipeline_schedule_name of its run).
 nlohmann::json BlockRunJson(const store::BlockRun& b, const store::PipelineRun& run,
                             const std::string& schedule_name);
+//! backfill (§4.1 fields); `extra` (e.g. total_run_count) is merged in.
+nlohmann::json BackfillJson(const store::Backfill& b,
+                            const nlohmann::json& extra = nlohmann::json::object());
 //! pipeline detail / list item: uuid, name, type, description, variables, blocks (uuid, name,
 //! type, language, upstream_blocks, downstream_blocks, configuration, file_path),
 //! concurrency_config.

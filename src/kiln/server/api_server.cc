@@ -1,7 +1,6 @@
 #include "kiln/server/api_server.h"
 
 #include <httplib.h>
-#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -9,7 +8,10 @@
 
 #include "kiln/common/names.h"
 #include "kiln/data/output_store.h"
+#include "kiln/orchestration/api_runs.h"
+#include "kiln/orchestration/backfill_runs.h"
 #include "kiln/orchestration/error.h"
+#include "kiln/orchestration/run_cancel.h"
 #include "kiln/orchestration/schedule_interval.h"
 #include "kiln/project/error.h"
 #include "kiln/server/api_json.h"
@@ -70,10 +72,6 @@ json ObjectAt(const json& body, const std::string& key) {
 
 DateTime Now() {
   return DateTime::NowUtcPrecise();
-}
-
-bool SameToken(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -165,37 +163,19 @@ struct ApiServer::Impl {
     if (s.status == "active" && old_status != "active") s.last_enabled_at = Now();
   }
 
-  //! Mage's payload of a run created by an API call (§5.4 steps 3-5).
-  store::PipelineRun NewApiRun(const store::PipelineSchedule& s, const json& body) {
-    json payload = ObjectAt(body, "pipeline_run");
-    store::PipelineRun run;
-    run.pipeline_schedule_id = s.id;
-    run.pipeline_uuid = s.pipeline_uuid;
-    const DateTime now = Now();
-    run.execution_date = payload.contains("execution_date")
-                             ? ParseTime(payload["execution_date"], "execution_date").value_or(now)
-                             : now;
-    run.variables = s.variables.is_object() ? s.variables : json::object();
-    run.variables.update(ObjectAt(payload, "variables"));
-    run.variables["execution_partition"] =
-        std::to_string(s.id) + "/" + run.execution_date.Strftime("%Y%m%dT%H%M%S_%f");
-    for (const auto& [key, value] : body.items())
-      if (key != "pipeline_run") run.event_variables[key] = value;
-    return run;
-  }
-
-  json CreateRun(const store::PipelineSchedule& s, const json& body) {
-    project::Pipeline pipeline = Pipeline(s.pipeline_uuid);
-    std::vector<std::string> blocks;
-    for (const auto* b : pipeline.ExecutableBlocks()) blocks.push_back(b->uuid);
-    store::PipelineRun run = ctx.store.CreatePipelineRun(NewApiRun(s, body), blocks, Now());
-    if (s.status != "active") {
-      store::PipelineSchedule active = s;
-      active.status = "active";
-      active.last_enabled_at = Now();
-      ctx.store.UpdateSchedule(active, Now());
+  //! A run of trigger `s` asked for by an API call (§5.4): created initial, then started by
+  //! the scheduler under the run limits.
+  json CreateRun(const store::PipelineSchedule& s, const httplib::Request& req) {
+    (void)Body(req);  // a malformed body is refused saying where it broke
+    orchestration::ApiRunRequest request;
+    try {
+      request = orchestration::ParseApiTriggerBody(req.body);
+    } catch (const orchestration::ApiTriggerError& e) {
+      throw ApiError(400, "bad_request", e.what());
     }
-    if (ctx.on_run_created) ctx.on_run_created(run.id);
+    store::PipelineRun run =
+        orchestration::CreateApiRun(ctx.store, ctx.project, s.id, request, Now());
+    if (ctx.on_runs_waiting) ctx.on_runs_waiting();
     return {{"pipeline_run", RunJson(run)}};
   }
 
@@ -241,11 +221,8 @@ struct ApiServer::Impl {
     const std::string status = p.value("status", "");
     const std::string action = p.value("pipeline_run_action", "");
     if (status == "cancelled") {
-      if (!ctx.runs.Cancel(run.id, "cancelled through the API")) {
-        const DateTime now = Now();
-        for (const auto& b : ctx.store.ListBlockRuns(run.id))
-          ctx.store.TransitionBlockRun(b.id, {"initial", "queued", "running"}, "cancelled", now);
-        ctx.store.TransitionPipelineRun(run.id, {"initial", "running"}, "cancelled", now);
+      if (!ctx.runs.Cancel(run.id, "cancelled through the API")) {  // not executing here
+        orchestration::CancelStoredRun(ctx.store, run.id, {"initial", "running"}, Now());
       }
     } else if (action == "retry_blocks") {
       if (run.status == "initial" || run.status == "running") {
@@ -260,7 +237,7 @@ struct ApiServer::Impl {
       // are kept (stored_run.h).
       ctx.store.TransitionPipelineRun(run.id, {"failed", "cancelled", "completed"}, "running",
                                       Now());
-      if (ctx.on_run_created) ctx.on_run_created(run.id);
+      ctx.runs.Launch(run.id);
     } else {
       throw Invalid(
           "PUT pipeline_run takes {\"status\": \"cancelled\"} or "
@@ -290,6 +267,84 @@ struct ApiServer::Impl {
       if (reset.count(b.block_uuid) && b.status != "initial")
         ctx.store.TransitionBlockRun(b.id, {b.status}, "initial", Now());
     }
+  }
+
+  // ---- backfills (§4) ------------------------------------------------------------------------
+  store::Backfill Backfill(int64_t id) {
+    std::optional<store::Backfill> b = ctx.store.GetBackfill(id);
+    if (!b) throw NotFound("Backfill " + std::to_string(id) + " not found");
+    return *b;
+  }
+
+  json BackfillWithCounts(const store::Backfill& b) {
+    store::RunFilter f;
+    f.backfill_id = b.id;
+    return BackfillJson(b, {{"total_run_count", ctx.store.CountPipelineRuns(f)}});
+  }
+
+  //! Applies the writable fields of a backfill payload (§4.1) to `b`.
+  void ApplyBackfill(const json& p, store::Backfill& b) {
+    if (p.contains("name")) {
+      if (!p["name"].is_string()) throw Invalid("name must be a string");
+      b.name = p["name"];
+    }
+    if (p.contains("start_datetime"))
+      b.start_datetime = ParseTime(p["start_datetime"], "start_datetime");
+    if (p.contains("end_datetime")) b.end_datetime = ParseTime(p["end_datetime"], "end_datetime");
+    if (p.contains("interval_type")) {
+      if (!p["interval_type"].is_string()) throw Invalid("interval_type must be a string");
+      b.interval_type = p["interval_type"];
+    }
+    if (p.contains("interval_units")) {
+      if (!p["interval_units"].is_number_integer())
+        throw Invalid("interval_units must be an integer");
+      b.interval_units = p["interval_units"];
+    }
+    if (p.contains("variables")) b.variables = ObjectAt(p, "variables");
+    if (p.contains("settings")) b.settings = ObjectAt(p, "settings");
+  }
+
+  //! Another started backfill of the same pipeline whose window meets `b`'s would run the same
+  //! execution dates twice: refused.
+  void RefuseOverlap(const store::Backfill& b) {
+    if (!b.start_datetime || !b.end_datetime) return;
+    for (const store::Backfill& other : ctx.store.ListBackfills(b.pipeline_uuid)) {
+      if (other.id == b.id || (other.status != "initial" && other.status != "running")) continue;
+      if (!other.start_datetime || !other.end_datetime) continue;
+      if (other.start_datetime->utc_micros() <= b.end_datetime->utc_micros() &&
+          b.start_datetime->utc_micros() <= other.end_datetime->utc_micros()) {
+        throw ApiError(409, "record_invalid",
+                       "backfill '" + b.name + "' overlaps backfill '" + other.name + "' (id " +
+                           std::to_string(other.id) + ", " + other.start_datetime->ToString() +
+                           " to " + other.end_datetime->ToString() + "), which is still " +
+                           other.status + "; cancel it first");
+      }
+    }
+  }
+
+  json UpdateBackfill(store::Backfill b, const json& body) {
+    json p = ObjectAt(body, "backfill");
+    const std::string status = p.value("status", "");
+    ApplyBackfill(p, b);
+    try {
+      if (status == "initial" || status == "running") {  // start (again: "Retry backfill")
+        ctx.store.UpdateBackfill(b, Now());
+        RefuseOverlap(b);
+        orchestration::StartBackfill(ctx.store, b.id, ctx.project, Now());
+        if (ctx.on_runs_waiting) ctx.on_runs_waiting();
+      } else if (status == "cancelled") {
+        orchestration::CancelledBackfill cancelled =
+            orchestration::CancelBackfill(ctx.store, b.id, Now());
+        for (int64_t id : cancelled.running_run_ids) ctx.runs.Cancel(id, "backfill cancelled");
+      } else if (!status.empty()) {
+        throw Invalid("backfill status '" + status + "': use initial (start) or cancelled");
+      } else {
+        ctx.store.UpdateBackfill(b, Now());
+      }
+    } catch (const orchestration::OrchestrationError& e) {
+      throw Invalid(e.what());
+    }
+    return {{"backfill", BackfillWithCounts(Backfill(b.id))}, {"metadata", nullptr}};
   }
 
   json BlockRunLogs(int64_t id) {
@@ -411,17 +466,14 @@ struct ApiServer::Impl {
     // The API trigger (§5.4): the trigger's token is the only credential.
     auto api_trigger = [this](int64_t schedule_id, const std::string& token,
                               const httplib::Request& req) -> json {
-      std::optional<store::PipelineSchedule> s = ctx.store.GetSchedule(schedule_id);
-      if (!s) throw NotFound("PipelineSchedule " + std::to_string(schedule_id) + " not found");
-      if (s->schedule_type != "api") {
-        throw ApiError(400, "record_invalid", "This endpoint is only supported for API trigger.");
+      store::PipelineSchedule s = Schedule(schedule_id);
+      try {
+        orchestration::CheckApiTrigger(s, token);  // constant-time token comparison
+      } catch (const orchestration::ApiTriggerError& e) {
+        const bool api = s.schedule_type == "api";
+        throw ApiError(api ? 401 : 400, api ? "unauthorized_access" : "record_invalid", e.what());
       }
-      if (!SameToken(token, s->token)) {
-        throw ApiError(
-            401, "unauthorized_access",
-            "Invalid token for pipeline schedule ID " + std::to_string(schedule_id) + ".");
-      }
-      return CreateRun(*s, Body(req));
+      return CreateRun(s, req);
     };
     Route("POST", R"(/api/pipeline_schedules/(\d+)/pipeline_runs/(\w+))",
           [api_trigger](const httplib::Request& req) -> json {
@@ -439,7 +491,7 @@ struct ApiServer::Impl {
           });
     Route("POST", "/api/pipeline_schedules/" + id + "/pipeline_runs",
           [this](const httplib::Request& req) -> json {
-            return CreateRun(Schedule(Id(req.matches[1])), Body(req));
+            return CreateRun(Schedule(Id(req.matches[1])), req);
           });
     Route("GET", "/api/pipeline_schedules/" + id + "/pipeline_runs",
           [this](const httplib::Request& req) -> json {
@@ -468,6 +520,38 @@ struct ApiServer::Impl {
     });
     Route("GET", "/api/block_runs/" + id + "/logs",
           [this](const httplib::Request& req) -> json { return BlockRunLogs(Id(req.matches[1])); });
+
+    Route("GET", "/api/backfills", [this](const httplib::Request& req) -> json {
+      std::string pipeline =
+          req.has_param("pipeline_uuid") ? req.get_param_value("pipeline_uuid") : "";
+      json list = json::array();
+      for (const auto& b : ctx.store.ListBackfills(pipeline)) list.push_back(BackfillWithCounts(b));
+      return {{"backfills", list}, {"metadata", {{"count", list.size()}, {"next", false}}}};
+    });
+    Route("POST", R"(/api/pipelines/([^/]+)/backfills)",
+          [this](const httplib::Request& req) -> json {
+            store::Backfill b;
+            b.pipeline_uuid = Pipeline(req.matches[1]).uuid();
+            ApplyBackfill(ObjectAt(Body(req), "backfill"), b);
+            if (b.name.empty()) throw Invalid("backfill.name is required");
+            return {{"backfill", BackfillWithCounts(ctx.store.CreateBackfill(b, Now()))},
+                    {"metadata", nullptr}};
+          });
+    Route("GET", "/api/backfills/" + id, [this](const httplib::Request& req) -> json {
+      return {{"backfill", BackfillWithCounts(Backfill(Id(req.matches[1])))},
+              {"metadata", nullptr}};
+    });
+    Route("PUT", "/api/backfills/" + id, [this](const httplib::Request& req) -> json {
+      return UpdateBackfill(Backfill(Id(req.matches[1])), Body(req));
+    });
+    Route("DELETE", "/api/backfills/" + id, [this](const httplib::Request& req) -> json {
+      store::Backfill b = Backfill(Id(req.matches[1]));
+      if (b.status == "initial" || b.status == "running") {
+        throw Invalid("backfill " + std::to_string(b.id) + " is " + b.status + ": cancel it first");
+      }
+      ctx.store.DeleteBackfill(b.id);
+      return {{"backfill", BackfillJson(b)}, {"metadata", nullptr}};
+    });
 
     http.set_default_headers({{"Access-Control-Allow-Origin", "*"},
                               {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},

@@ -35,8 +35,9 @@ struct ApiContext {
   std::filesystem::path variables_dir;
   store::MetadataStore& store;
   orchestration::RunService& runs;
-  //! A run was created (API trigger, manual run) and should start when the limits allow.
-  std::function<void(int64_t run_id)> on_run_created;
+  //! Runs were created (API trigger, manual run, backfill start) and wait to be started under
+  //! the run limits (the scheduler's Wake).
+  std::function<void()> on_runs_waiting;
   //! A trigger was created, changed or deleted (the scheduler recomputes its next wake-up).
   std::function<void()> on_trigger_changed;
 };
