@@ -10,6 +10,7 @@
 #include "kiln/common/files.h"
 #include "support/kiln_project.h"
 #include "support/kiln_server.h"
+#include "support/postgres_server.h"
 
 namespace kiln::testing {
 namespace {
@@ -309,6 +310,47 @@ TEST_F(ApiServerTest, ABackfillRunsEachDateOfItsWindowAndRefusesAnOverlappingOne
             (std::vector<std::string>{"2021-01-01 00:00:00+00:00", "2021-01-02 00:00:00+00:00",
                                       "2021-01-03 00:00:00+00:00", "2021-01-04 00:00:00+00:00",
                                       "2021-01-05 00:00:00+00:00"}));
+}
+
+TEST_F(ApiServerTest, KilnTriggerAndKilnBackfillAskTheRunningServer) {
+  KilnServer server(project_);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  ProcessResult trigger =
+      project_.Kiln({"trigger", "p", "--url", url, "--runtime-vars", R"({"n": 8})", "--wait"});
+  EXPECT_EQ(trigger.exit_code, 0) << trigger.err;
+  EXPECT_THAT(trigger.out, HasSubstr("pipeline run 1 of p created"));
+  EXPECT_THAT(trigger.out, HasSubstr("pipeline run 1: completed"));
+  json run = server.Get("/api/pipeline_runs/1").second["pipeline_run"];
+  EXPECT_EQ(run["block_runs"][1]["metrics"]["rows"], 4);  // 0, 2, 4, 6 of range(8)
+
+  ProcessResult backfill = project_.Kiln(
+      {"backfill", "p", "--start", "2021-01-01", "--end", "2021-01-03", "--url", url});
+  EXPECT_EQ(backfill.exit_code, 0) << backfill.err;
+  EXPECT_THAT(backfill.out, HasSubstr("started: 3 runs, 2021-01-01 to 2021-01-03 every 1 day"));
+
+  ProcessResult nobody = project_.Kiln({"trigger", "p", "--url", "http://127.0.0.1:1"});
+  EXPECT_EQ(nobody.exit_code, 2);
+  EXPECT_THAT(nobody.err, HasSubstr("no kiln server answers at http://127.0.0.1:1"));
+  ProcessResult unknown = project_.Kiln({"trigger", "nope", "--url", url});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("nope"));
+}
+
+TEST_F(ApiServerTest, APostgresMetadataStoreServesTheSameTriggersAndRuns) {
+  PostgresServer pg;
+  const std::string db = pg.CreateDatabase("kiln_meta");
+  KilnServer server(project_, {}, {{"KILN_DATABASE_URL", pg.ConnInfo(db)}});
+  EXPECT_THAT(server.Output(), HasSubstr("metadata store: postgresql postgres@"));
+  auto [id, token] = ApiTrigger(server);
+  const int64_t run_id =
+      server.Post("/api/pipeline_schedules/" + std::to_string(id) + "/pipeline_runs/" + token, "{}")
+          .second["pipeline_run"]["id"];
+  EXPECT_EQ(server.WaitForRun(run_id)["status"], "completed") << server.Output();
+  // Mage's tables and upper-case enums, in PostgreSQL.
+  EXPECT_EQ(pg.Psql(db, "SELECT status FROM pipeline_run WHERE id = " + std::to_string(run_id)),
+            "COMPLETED");
+  EXPECT_EQ(pg.Psql(db, "SELECT count(*) FROM block_run WHERE status = 'COMPLETED'"), "2");
+  EXPECT_FALSE(std::filesystem::exists(project_.data_dir() / "kiln.db"));
 }
 
 TEST(ApiServerStartTest, ANonLoopbackHostNeedsTheInsecureFlag) {

@@ -43,6 +43,32 @@ struct StartArgs {
 //! `kiln start <project>`: serves the REST API and runs what it is asked to run, until SIGINT
 //! or SIGTERM.
 int StartCommand(const StartArgs& args);
+struct TriggerArgs {
+  std::string pipeline;
+  std::string runtime_vars_json;              //!< --runtime-vars
+  std::string execution_date;                 //!< --execution-date ("" = now)
+  std::string url = "http://127.0.0.1:6789";  //!< --url of a running `kiln start`
+  bool wait = false;                          //!< --wait: until the run ends
+};
+
+struct BackfillArgs {
+  std::string pipeline;
+  std::string start, end;                     //!< --start, --end (inclusive)
+  std::string interval_type = "day";          //!< --interval
+  int64_t interval_units = 1;                 //!< --units
+  std::string name;                           //!< --name
+  std::string runtime_vars_json;              //!< --runtime-vars
+  int64_t run_limit = 0;                      //!< --run-limit (0 = the pipeline's)
+  std::optional<int64_t> cancel;              //!< --cancel ID
+  std::string url = "http://127.0.0.1:6789";  //!< --url
+};
+
+//! `kiln trigger <pipeline>`: asks the `kiln start` at --url to run the pipeline (through an API
+//! trigger named "kiln trigger", created the first time); prints the run id.
+int TriggerCommand(const TriggerArgs& args);
+//! `kiln backfill <pipeline> --start D --end D`: creates and starts a backfill on the `kiln
+//! start` at --url; `--cancel ID` cancels one.
+int BackfillCommand(const BackfillArgs& args);
 //! `kiln runs <project> [RUN_ID]`: lists the pipeline runs in the metadata store, newest first,
 //! or one run's block runs.
 int RunsCommand(const RunsArgs& args);

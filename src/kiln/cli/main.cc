@@ -75,7 +75,40 @@ int main(int argc, char** argv) {
   start->add_option("--data-dir", start_data_dir,
                     "Where outputs, logs and the metadata store go (default: variables_dir)");
 
+  kiln::cli::TriggerArgs trigger_args;
+  auto* trigger = app.add_subcommand(
+      "trigger", "Ask a running `kiln start` to run a pipeline now (under its run limits)");
+  trigger->add_option("pipeline", trigger_args.pipeline, "Pipeline uuid")->required();
+  trigger->add_option("--runtime-vars", trigger_args.runtime_vars_json,
+                      "Runtime variables as a JSON object");
+  trigger->add_option("--execution-date", trigger_args.execution_date,
+                      "execution_date of the run, ISO 8601 (default: now, UTC)");
+  trigger->add_option("--url", trigger_args.url, "The kiln server (http://127.0.0.1:6789)");
+  trigger->add_flag("--wait", trigger_args.wait,
+                    "Wait until the run ends; exit 0 when it completed, 1 otherwise");
+
+  kiln::cli::BackfillArgs backfill_args;
+  int64_t backfill_cancel = 0;
+  auto* backfill = app.add_subcommand(
+      "backfill", "Ask a running `kiln start` to run a pipeline for each date of a window");
+  backfill->add_option("pipeline", backfill_args.pipeline, "Pipeline uuid");
+  backfill->add_option("--start", backfill_args.start, "First execution_date (ISO 8601)");
+  backfill->add_option("--end", backfill_args.end, "Last execution_date, included (ISO 8601)");
+  backfill->add_option("--interval", backfill_args.interval_type,
+                       "second, minute, hour, day (default), week, month or year");
+  backfill->add_option("--units", backfill_args.interval_units, "Intervals per step (default 1)")
+      ->check(CLI::PositiveNumber);
+  backfill->add_option("--name", backfill_args.name, "Backfill name");
+  backfill->add_option("--runtime-vars", backfill_args.runtime_vars_json,
+                       "Variables of every run, a JSON object");
+  backfill->add_option("--run-limit", backfill_args.run_limit,
+                       "At most this many of its runs at once (default: the pipeline's limit)");
+  backfill->add_option("--cancel", backfill_cancel, "Cancel backfill ID instead")
+      ->check(CLI::PositiveNumber);
+  backfill->add_option("--url", backfill_args.url, "The kiln server (http://127.0.0.1:6789)");
+
   CLI11_PARSE(app, argc, argv);
+  if (backfill_cancel > 0) backfill_args.cancel = backfill_cancel;
   if (!start_data_dir.empty()) start_args.data_dir = start_data_dir;
   if (!data_dir.empty()) run_args.data_dir = data_dir;
   if (resume > 0) run_args.resume = resume;
@@ -88,5 +121,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return kiln::cli::RunCommand(run_args);
   if (runs->parsed()) return kiln::cli::RunsCommand(runs_args);
   if (start->parsed()) return kiln::cli::StartCommand(start_args);
+  if (trigger->parsed()) return kiln::cli::TriggerCommand(trigger_args);
+  if (backfill->parsed()) return kiln::cli::BackfillCommand(backfill_args);
   return 2;
 }
