@@ -10,6 +10,11 @@
     started_at minus the moment the POST was sent. Target <= 50 ms median. Anchor: the same
     POST's round trip alone (what a client waits anyway), measured in the same run.
 
+(3) A 1,000-block DAG of trivial SQL blocks in fan-out / fan-in layers (a root, 499 blocks
+    below it, 499 blocks each joining two of those, a sink below all of them), run by
+    `kiln run`: total wall time and the per-block overhead (wall time / blocks). Anchor: Mage
+    needs at least one 10 s tick per DAG level (4 levels: >= 40 s), quoted.
+
 usage: bench/orchestration_latency.py BUILD_DIR [--blocks N] [--triggers N]
 Prints one JSON line.
 """
@@ -50,6 +55,29 @@ def project(work, blocks):
     with open(os.path.join(root, "pipelines", "chain", "metadata.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return root
+
+
+def wide_dag(work):
+    """The 1,000-block fan-out / fan-in DAG; returns its project folder."""
+    root = os.path.join(work, "wide")
+    os.makedirs(os.path.join(root, "transformers"))
+    os.makedirs(os.path.join(root, "pipelines", "wide"))
+    with open(os.path.join(root, "metadata.yaml"), "w") as f:
+        f.write("project_uuid: wide\n")
+    with open(os.path.join(root, "transformers", "one.sql"), "w") as f:
+        f.write("SELECT 1 AS x\n")
+    blocks = [("root", [])]
+    blocks += [(f"a{i:03d}", ["root"]) for i in range(499)]
+    blocks += [(f"b{i:03d}", [f"a{i:03d}", f"a{(i + 1) % 499:03d}"]) for i in range(499)]
+    blocks += [("sink", [f"b{i:03d}" for i in range(499)])]
+    lines = ["blocks:"]
+    for name, ups in blocks:
+        lines.append(f"- {{uuid: {name}, type: transformer, language: sql, "
+                     f"configuration: {{file_path: transformers/one.sql}}, "
+                     f"upstream_blocks: [{', '.join(ups)}]}}")
+    with open(os.path.join(root, "pipelines", "wide", "metadata.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return root, len(blocks)
 
 
 def handoffs(kiln, root, data):
@@ -121,6 +149,11 @@ def main():
         root = project(work, a.blocks)
         gaps = handoffs(kiln, root, os.path.join(work, "run-data"))
         lat, rtt = trigger_latencies(kiln, root, os.path.join(work, "start-data"), a.triggers)
+        wide, wide_blocks = wide_dag(work)
+        began = time.perf_counter()
+        subprocess.run([kiln, "run", wide, "wide", "--data-dir", os.path.join(work, "wide-data")],
+                       check=True, capture_output=True)
+        wide_s = time.perf_counter() - began
         handoff = statistics.median(gaps)
         trigger = statistics.median(lat)
         print(json.dumps({
@@ -131,6 +164,9 @@ def main():
                                               "max": round(max(lat), 2),
                                               "triggers": a.triggers},
             "anchor_post_round_trip_ms": round(statistics.median(rtt), 2),
+            "dag_1000": {"blocks": wide_blocks, "total_s": round(wide_s, 3),
+                         "per_block_ms": round(wide_s * 1000 / wide_blocks, 2),
+                         "mage_at_least_s": 40},
             "mage_scheduler_tick_ms": 10000,
             "targets_met": {"sql_handoff_le_5_ms": handoff <= 5,
                             "api_trigger_le_50_ms": trigger <= 50},
