@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "kiln/common/files.h"
@@ -234,6 +235,37 @@ def f(*args, **kwargs):
   EXPECT_THAT(r.out, HasSubstr("exited with status 3"));
   EXPECT_THAT(r.out, HasSubstr("timed out"));
   EXPECT_EQ(nlohmann::json::parse(Output("fine", 0, "data.json"))["ok"], true);
+}
+
+TEST_F(PythonBlocksTest, BlockRunLimitRunsIndependentBlocksOneAtATime) {
+  for (const char* name : {"a", "b", "c"}) {
+    Block(std::string("custom/") + name + ".py", R"(
+import time
+
+@custom
+def f(*args, **kwargs):
+    start = time.time()
+    time.sleep(0.3)
+    return {'start': start, 'end': time.time()}
+)");
+  }
+  project_.Write("pipelines/p/metadata.yaml", R"(uuid: p
+concurrency_config: {block_run_limit: 1}
+blocks:
+- {uuid: a, type: custom, language: python}
+- {uuid: b, type: custom, language: python}
+- {uuid: c, type: custom, language: python}
+)");
+  ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::pair<double, double>> spans;
+  for (const char* name : {"a", "b", "c"}) {
+    nlohmann::json v = nlohmann::json::parse(Output(name, 0, "data.json"));
+    spans.emplace_back(v["start"].get<double>(), v["end"].get<double>());
+  }
+  std::sort(spans.begin(), spans.end());
+  EXPECT_LE(spans[0].second, spans[1].first);  // never two at once
+  EXPECT_LE(spans[1].second, spans[2].first);
 }
 
 TEST_F(PythonBlocksTest, AMageAiModuleKilnLacksIsNamedInTheError) {

@@ -191,7 +191,8 @@ int RunCommand(const RunArgs& args) {
     run::RunOptions options;
     options.variables = vars;
     options.variables_dir = variables_dir.path;
-    options.max_parallel_blocks = args.parallel;
+    options.max_parallel_blocks =
+        args.parallel > 0 ? args.parallel : pipeline.BlockRunLimit().value_or(0);
     options.fail_fast = args.fail_fast;
     options.observer = &console;
     run::PipelineRunRecord record =

@@ -92,6 +92,7 @@ void RunService::Execute(int64_t run_id) {
     options.variables.env = env_.Get("ENV").value_or("prod");  // triggered runs: Mage's "prod"
     options.variables.execution_partition = ExecutionPartition(*stored);
     options.variables_dir = variables_dir_;
+    options.max_parallel_blocks = pipeline.BlockRunLimit().value_or(0);
     options.run_key = "run" + std::to_string(run_id);
     RunContext context{
         .project = project_,

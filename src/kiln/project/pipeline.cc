@@ -190,6 +190,14 @@ Pipeline Pipeline::Load(const fs::path& project_root, const std::string& uuid) {
   return p;
 }
 
+std::optional<int> Pipeline::BlockRunLimit() const {
+  const nlohmann::json config = raw_.value("concurrency_config", nlohmann::json::object());
+  if (!config.is_object()) return std::nullopt;
+  const nlohmann::json limit = config.value("block_run_limit", nlohmann::json());
+  if (!limit.is_number_integer() || limit.get<int64_t>() < 1) return std::nullopt;
+  return static_cast<int>(std::min<int64_t>(limit.get<int64_t>(), 1024));
+}
+
 const BlockSpec* Pipeline::FindBlock(std::string_view uuid) const {
   for (const auto& b : blocks_)
     if (b.uuid == uuid) return &b;

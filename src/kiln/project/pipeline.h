@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ class Pipeline {
   const nlohmann::json& variables() const { return variables_; }
   //! The whole file as JSON, unknown keys included.
   const nlohmann::json& raw() const { return raw_; }
+  //! concurrency_config.block_run_limit (§2.6): at most this many blocks of one run at once;
+  //! nullopt when absent or not a positive integer.
+  std::optional<int> BlockRunLimit() const;
 
   //! The block (from any list) with `uuid`, or nullptr.
   const BlockSpec* FindBlock(std::string_view uuid) const;
