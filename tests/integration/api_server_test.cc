@@ -353,6 +353,37 @@ TEST_F(ApiServerTest, APostgresMetadataStoreServesTheSameTriggersAndRuns) {
   EXPECT_FALSE(std::filesystem::exists(project_.data_dir() / "kiln.db"));
 }
 
+TEST_F(ApiServerTest, ARunPastItsSlaIsFlaggedAndPastItsTimeoutFails) {
+  project_.Write("transformers/slow.py", R"(
+import time
+
+@transformer
+def slow(df, *args, **kwargs):
+    time.sleep(60)
+    return df
+)");
+  project_.Write("pipelines/p/metadata.yaml", R"(variables: {n: 4}
+blocks:
+- {uuid: load, type: data_loader, language: sql}
+- {uuid: slow, type: transformer, language: python, upstream_blocks: [load]}
+)");
+  KilnServer server(project_);
+  auto [status, body] = server.Post("/api/pipelines/p/pipeline_schedules", R"({"pipeline_schedule":
+      {"name": "bounded", "schedule_type": "api", "status": "active", "sla": 1,
+       "settings": {"timeout": 3}}})");
+  ASSERT_EQ(status, 200) << body.dump();
+  const std::string url = "/api/pipeline_schedules/" +
+                          std::to_string(body["pipeline_schedule"]["id"].get<int64_t>()) +
+                          "/pipeline_runs/" + body["pipeline_schedule"]["token"].get<std::string>();
+  const int64_t run_id = server.Post(url, "{}").second["pipeline_run"]["id"];
+  json run = server.WaitForRun(run_id);
+  EXPECT_EQ(run["status"], "failed") << server.Output();
+  EXPECT_EQ(run["passed_sla"], true);
+  EXPECT_THAT(run["metrics"]["error"]["message"].get<std::string>(),
+              HasSubstr("timed out after 3 s"));
+  EXPECT_EQ(run["block_runs"][1]["status"], "cancelled");
+}
+
 TEST(ApiServerStartTest, ANonLoopbackHostNeedsTheInsecureFlag) {
   KilnProject project;
   project.Write("pipelines/p/metadata.yaml", "blocks: []\n");

@@ -2,9 +2,92 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <condition_variable>
+
 #include "kiln/config/io_config.h"
 
 namespace kiln::orchestration {
+
+namespace {
+
+// A triggered run's clock (§2.7): past settings.timeout (seconds since it started) it is
+// cancelled and later given settings.timeout_status; past its execution_date + the trigger's
+// sla it is marked passed_sla (and goes on).
+class RunWatch {
+ public:
+  RunWatch(store::MetadataStore& store, const store::PipelineRun& run,
+           const std::optional<store::PipelineSchedule>& schedule,
+           std::function<void(const std::string&)> cancel)
+      : store_(store), run_id_(run.id), cancel_(std::move(cancel)) {
+    using Clock = std::chrono::system_clock;
+    if (!schedule) return;
+    const nlohmann::json timeout = schedule->settings.value("timeout", nlohmann::json());
+    if (timeout.is_number() && timeout.get<double>() > 0) {
+      timeout_seconds_ = timeout.get<double>();
+      timeout_at_ = Clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(timeout.get<double>() * 1000));
+    }
+    if (schedule->sla_seconds && *schedule->sla_seconds > 0 && !run.passed_sla) {
+      sla_at_ = Clock::time_point(std::chrono::microseconds(run.execution_date.utc_micros())) +
+                std::chrono::seconds(*schedule->sla_seconds);
+    }
+    if (timeout_at_ || sla_at_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~RunWatch() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  RunWatch(const RunWatch&) = delete;
+  RunWatch& operator=(const RunWatch&) = delete;
+
+  bool timed_out() const {
+    std::lock_guard lock(mu_);
+    return timed_out_;
+  }
+  double timeout_seconds() const { return timeout_seconds_; }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_ && (timeout_at_ || sla_at_)) {
+      auto next = timeout_at_ ? *timeout_at_ : *sla_at_;
+      if (sla_at_ && *sla_at_ < next) next = *sla_at_;
+      if (cv_.wait_until(lock, next, [this] { return stop_; })) return;
+      const auto now = std::chrono::system_clock::now();
+      if (sla_at_ && *sla_at_ <= now) {
+        sla_at_.reset();
+        try {
+          store_.MarkPassedSla(run_id_, DateTime::NowUtcPrecise());
+        } catch (const store::StoreError&) {
+        }
+      }
+      if (timeout_at_ && *timeout_at_ <= now) {
+        timeout_at_.reset();
+        timed_out_ = true;
+        cancel_("timed out after " + std::to_string(static_cast<int64_t>(timeout_seconds_)) +
+                " s (the trigger's settings.timeout)");
+      }
+    }
+  }
+
+  store::MetadataStore& store_;
+  int64_t run_id_;
+  std::function<void(const std::string&)> cancel_;
+  double timeout_seconds_ = 0;
+  std::optional<std::chrono::system_clock::time_point> timeout_at_, sla_at_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool timed_out_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+}  // namespace
 
 std::string ExecutionPartition(const store::PipelineRun& run) {
   if (run.variables.contains("execution_partition") &&
@@ -93,6 +176,13 @@ void RunService::Execute(int64_t run_id) {
     options.variables.execution_partition = ExecutionPartition(*stored);
     options.variables_dir = variables_dir_;
     options.max_parallel_blocks = pipeline.BlockRunLimit().value_or(0);
+    std::optional<store::PipelineSchedule> schedule;
+    if (stored->pipeline_schedule_id) schedule = store_.GetSchedule(*stored->pipeline_schedule_id);
+    // settings.allow_blocks_to_fail false (Mage's default for triggered runs, §1.5): the first
+    // failed block fails the run and stops the others.
+    options.fail_fast = schedule && !schedule->settings.value("allow_blocks_to_fail", false);
+    RunWatch watch(store_, *stored, schedule,
+                   [this, run_id](const std::string& why) { Cancel(run_id, why); });
     options.run_key = "run" + std::to_string(run_id);
     RunContext context{
         .project = project_,
@@ -110,6 +200,18 @@ void RunService::Execute(int64_t run_id) {
                          if (stopping_) r->Cancel("cancelled: kiln is stopping");
                        }
                      });
+    if (watch.timed_out()) {  // ended cancelled: it takes settings.timeout_status (§2.7)
+      const std::string status = schedule->settings.value("timeout_status", "failed");
+      store_.UpdatePipelineRunMetrics(
+          run_id,
+          {{"error",
+            {{"message", "timed out after " +
+                             std::to_string(static_cast<int64_t>(watch.timeout_seconds())) +
+                             " s (settings.timeout)"}}}},
+          store_.GetPipelineRun(run_id)->passed_sla, DateTime::NowUtcPrecise());
+      if (status != "cancelled")
+        store_.TransitionPipelineRun(run_id, {"cancelled"}, status, DateTime::NowUtcPrecise());
+    }
   } catch (const std::exception& e) {
     fmt::print(stderr, "kiln: pipeline run {}: {}\n", run_id, e.what());
     try {

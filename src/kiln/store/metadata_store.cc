@@ -512,6 +512,12 @@ void MetadataStore::Heartbeat(const std::vector<int64_t>& run_ids, DateTime now)
       params);
 }
 
+void MetadataStore::MarkPassedSla(int64_t id, DateTime now) {
+  std::lock_guard lock(mu_);
+  db_->Query("UPDATE pipeline_run SET passed_sla = 1, updated_at = ? WHERE id = ?",
+             {TimeValue(now), Int(id)});
+}
+
 void MetadataStore::SetOwner(int64_t id, const std::string& owner) {
   std::lock_guard lock(mu_);
   db_->Query("UPDATE pipeline_run SET owner = ? WHERE id = ?", {owner, Int(id)});

@@ -76,6 +76,8 @@ class MetadataStore {
                                 DateTime now);
   //! Marks runs as alive at `now` (the process running them does this every few seconds).
   void Heartbeat(const std::vector<int64_t>& run_ids, DateTime now);
+  //! Sets passed_sla on run `id` (§2.7: it was not done sla seconds after its execution_date).
+  void MarkPassedSla(int64_t id, DateTime now);
   //! Records which process runs run `id` (PipelineRun::owner).
   void SetOwner(int64_t id, const std::string& owner);
   //! Every "running" run, oldest first.
