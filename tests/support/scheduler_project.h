@@ -1,7 +1,8 @@
-// tests/support/scheduler_project.h: a project, a SQLite metadata store and launchers for the
-// scheduler's tests: a launcher that only records run ids (tests about decisions), and one that
-// executes each run for real on its own thread with ExecuteStoredRun (SQL blocks on DuckDB run in
-// milliseconds).
+// tests/support/scheduler_project.h: a project, a metadata store and launchers for the
+// scheduler's tests. The store is SQLite, or with KILN_TEST_METADATA=postgres a database of a
+// real PostgreSQL server (one per test process; CTest runs these suites both ways). Launchers: a
+// launcher that only records run ids (tests about decisions), and one that executes each run for
+// real on its own thread with ExecuteStoredRun (SQL blocks on DuckDB run in milliseconds).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,6 +27,7 @@
 #include "kiln/orchestration/stored_run.h"
 #include "kiln/project/project.h"
 #include "kiln/store/metadata_store.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 
 namespace kiln::testing {
@@ -34,14 +37,21 @@ inline DateTime Jan(int day, int hour = 0, int minute = 0, int second = 0) {
   return DateTime(DateTime::FromParts(2021, 1, day, hour, minute, second).wall_micros(), 0);
 }
 
-//! A project folder whose pipeline `p` has one SQL block (`SELECT 1 AS x`), and a SQLite store.
+//! A project folder whose pipeline `p` has one SQL block (`SELECT 1 AS x`), and its store.
 class SchedulerProject {
  public:
   SchedulerProject() {
     dir_.Write("project/metadata.yaml", "project_type: standalone\n");
     WritePipeline("p");
     store::StoreLocation location;
-    location.sqlite_path = (dir_.path() / "kiln.db").string();
+    const char* which = std::getenv("KILN_TEST_METADATA");
+    if (which != nullptr && std::string(which) == "postgres") {
+      static std::unique_ptr<PostgresServer> server;  // one server per test process
+      if (!server) server = std::make_unique<PostgresServer>();
+      location.postgres_url = server->ConnInfo(server->CreateDatabase("kiln_sched"));
+    } else {
+      location.sqlite_path = (dir_.path() / "kiln.db").string();
+    }
     store_ = store::MetadataStore::Open(location);
   }
 
