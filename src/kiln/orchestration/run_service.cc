@@ -174,6 +174,7 @@ void RunService::Execute(int64_t run_id) {
     options.variables.execution_date = stored->execution_date;
     options.variables.env = env_.Get("ENV").value_or("prod");  // triggered runs: Mage's "prod"
     options.variables.execution_partition = ExecutionPartition(*stored);
+    options.variables.values.erase("execution_partition");  // carried by the field above
     options.variables_dir = variables_dir_;
     options.max_parallel_blocks = pipeline.BlockRunLimit().value_or(0);
     std::optional<store::PipelineSchedule> schedule;

@@ -25,18 +25,9 @@ namespace {
 constexpr auto kReinterruptEvery = std::chrono::milliseconds(200);
 
 // Variables Kiln sets for every run; a user variable of the same name is overridden (§6.1).
-constexpr const char* kReservedVariables[] = {"ds",
-                                              "hr",
-                                              "env",
-                                              "event",
-                                              "execution_date",
-                                              "execution_partition",
-                                              "pipeline_run_id",
-                                              "trigger_name",
-                                              "interval_start_datetime",
-                                              "interval_end_datetime",
-                                              "interval_seconds",
-                                              "interval_start_datetime_previous"};
+constexpr const char* kReservedVariables[] = {
+    "ds",          "hr", "env", "event", "execution_date", "execution_partition", "pipeline_run_id",
+    "trigger_name"};
 
 std::string FormatSeconds(double seconds) {
   char buf[32];
