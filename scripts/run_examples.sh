@@ -50,3 +50,6 @@ echo "                  ny_taxi.yellow_cab_data (the Python blocks):" \
   "$(PGPASSWORD=${POSTGRES_PASSWORD:-} psql -h "${POSTGRES_HOST:-localhost}" -p "${POSTGRES_PORT:-5432}" \
       -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DBNAME:-postgres}" -tAc \
       'SELECT count(*) || '"' rows, sum(total_amount) = '"' || round(sum(total_amount)::numeric, 2) FROM ny_taxi.yellow_cab_data' 2>&1)"
+echo
+echo "=== Pipeline runs recorded in the metadata store (kiln runs $PROJECT)"
+"$KILN" runs "$PROJECT" --limit 6
