@@ -67,7 +67,13 @@ TEST(ApiTriggerBodyTest, PipelineRunVariablesAreRunVariablesAndOtherKeysEventVar
 }
 
 TEST(ApiTriggerBodyTest, MalformedBodiesAreRefusedWithTheReason) {
-  EXPECT_THROW(ParseApiTriggerBody("{not json"), ApiTriggerError);
+  try {
+    ParseApiTriggerBody("{not json");
+    FAIL() << "a malformed body was accepted";
+  } catch (const ApiTriggerError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("malformed JSON body"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("line 1, column 3"));  // where it broke
+  }
   EXPECT_THROW(ParseApiTriggerBody("[1, 2]"), ApiTriggerError);
   EXPECT_THROW(ParseApiTriggerBody(R"({"pipeline_run": {"variables": [1]}})"), ApiTriggerError);
   try {

@@ -24,8 +24,12 @@ ApiRunRequest ParseApiTriggerBody(std::string_view body) {
   size_t first = 0;
   while (first < body.size() && std::isspace(static_cast<unsigned char>(body[first]))) ++first;
   if (first == body.size()) return request;
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) throw ApiTriggerError("the request body is not valid JSON");
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::parse_error& e) {  // its text says where (byte position) and why
+    throw ApiTriggerError(std::string("malformed JSON body: ") + e.what());
+  }
   if (!doc.is_object()) {
     throw ApiTriggerError(
         "the request body must be a JSON object such as "

@@ -166,7 +166,6 @@ struct ApiServer::Impl {
   //! A run of trigger `s` asked for by an API call (§5.4): created initial, then started by
   //! the scheduler under the run limits.
   json CreateRun(const store::PipelineSchedule& s, const httplib::Request& req) {
-    (void)Body(req);  // a malformed body is refused saying where it broke
     orchestration::ApiRunRequest request;
     try {
       request = orchestration::ParseApiTriggerBody(req.body);
