@@ -18,6 +18,7 @@
 #include "kiln/common/environment.h"
 #include "kiln/common/error.h"
 #include "kiln/config/io_config.h"
+#include "kiln/connectors/cloud/cloud_services.h"
 #include "kiln/connectors/http/http_fetcher.h"
 #include "kiln/data/output_store.h"
 #include "kiln/project/project.h"
@@ -73,6 +74,9 @@ struct BlockServices {
   //! Hosts, frames and the background output writer for Python blocks
   //! (blocks/python/python_services.h); null when this process runs no Python.
   PythonServices* python = nullptr;
+  //! The local-cloud switch and what cloud connectors share (connectors/cloud/open.h); null in
+  //! a process that runs no cloud block (a block needing it then fails saying so).
+  connectors::CloudServices* cloud = nullptr;
 };
 
 //! Everything one attempt of a block run needs.

@@ -19,6 +19,7 @@ struct RunArgs {
   bool fail_fast = false;                         //!< --fail-fast
   bool verbose = false;                           //!< --verbose: debug lines (rendered SQL) too
   std::optional<int64_t> resume;                  //!< --resume RUN_ID
+  std::string local_cloud;                        //!< --local-cloud DIR ("" = KILN_LOCAL_CLOUD)
 };
 
 struct RunsArgs {
@@ -38,6 +39,7 @@ struct StartArgs {
   int port = 6789;                                //!< --port (0: a free port)
   bool insecure_no_auth = false;                  //!< --insecure-no-auth
   std::optional<std::filesystem::path> data_dir;  //!< --data-dir
+  std::string local_cloud;                        //!< --local-cloud DIR ("" = KILN_LOCAL_CLOUD)
 };
 
 //! `kiln start <project>`: serves the REST API and runs what it is asked to run, until SIGINT

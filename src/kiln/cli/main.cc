@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   run->add_option("--parallel", run_args.parallel,
                   "Blocks run at once at most (default: the number of cores)")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--local-cloud", run_args.local_cloud,
+                  "Run cloud blocks locally: gs:// and s3:// buckets become folders under DIR, "
+                  "BigQuery datasets schemas of DIR/bigquery.duckdb (also KILN_LOCAL_CLOUD)");
   run->add_flag("--fail-fast", run_args.fail_fast, "Cancel the other blocks as soon as one fails");
   run->add_flag("-v,--verbose", run_args.verbose, "Also print debug lines (e.g. rendered SQL)");
   int64_t resume = 0;
@@ -72,6 +75,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   start->add_flag("--insecure-no-auth", start_args.insecure_no_auth,
                   "Allow a non-loopback --host although Kiln has no user authentication yet");
+  start->add_option("--local-cloud", start_args.local_cloud,
+                    "Run cloud blocks locally: gs:// and s3:// buckets become folders under DIR, "
+                    "BigQuery datasets schemas of DIR/bigquery.duckdb (also KILN_LOCAL_CLOUD)");
   start->add_option("--data-dir", start_data_dir,
                     "Where outputs, logs and the metadata store go (default: variables_dir)");
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "kiln/config/dotenv.h"
 
 namespace kiln::cli {
@@ -22,6 +24,18 @@ Environment ProjectEnvironment(const fs::path& project) {
 fs::path DuckDbTempDir(const Environment& env) {
   fs::path base = env.Get("TMPDIR").value_or("/tmp");
   return base / ("kiln-" + std::to_string(::getuid()));
+}
+
+}  // namespace kiln::cli
+
+namespace kiln::cli {
+
+connectors::CloudServices ProcessCloudServices(const std::string& local_cloud_flag,
+                                               const Environment& env) {
+  config::CloudMode mode =
+      config::ResolveCloudMode(local_cloud_flag, env, std::filesystem::current_path());
+  if (mode.local()) fmt::print(stderr, "kiln: {}\n", config::DescribeCloudMode(mode));
+  return connectors::MakeCloudServices(std::move(mode), env);
 }
 
 }  // namespace kiln::cli

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "kiln/common/environment.h"
+#include "kiln/connectors/cloud/cloud_services.h"
 
 namespace kiln::cli {
 
@@ -16,5 +17,10 @@ std::filesystem::path DuckDbTempDir(const Environment& env);
 //! project's `.env` and its parent's `.env` for variables the process does not set
 //! (config/dotenv.h). Throws config::ConfigError for a malformed .env line.
 Environment ProjectEnvironment(const std::filesystem::path& project);
+
+//! The cloud services of this process: `local_cloud_flag` (--local-cloud) or KILN_LOCAL_CLOUD
+//! resolved against the working directory, announced once on stderr when on.
+connectors::CloudServices ProcessCloudServices(const std::string& local_cloud_flag,
+                                               const Environment& env);
 
 }  // namespace kiln::cli

@@ -169,6 +169,7 @@ int RunCommand(const RunArgs& args) {
     data::Engine engine(engine_options);
     connectors::FetchOptions fetch;
     fetch.cache_dir = CacheDir(env) / "http";
+    connectors::CloudServices cloud = ProcessCloudServices(args.local_cloud, env);
     size_t name_width = 0;
     for (const auto* b : pipeline.ExecutableBlocks())
       name_width = std::max(name_width, b->uuid.size());
@@ -182,7 +183,8 @@ int RunCommand(const RunArgs& args) {
         .pipeline = pipeline,
         .io_config = io_config,
         .env = env,
-        .services = blocks::BlockServices{.engine = engine, .fetch = fetch, .python = &python}};
+        .services = blocks::BlockServices{
+            .engine = engine, .fetch = fetch, .python = &python, .cloud = &cloud}};
     CancelRelay relay;
     SignalWatcher watcher(signals, relay);
     fmt::print(stderr, "Running pipeline {} of project {} ({} blocks), pipeline run {}{}\n",

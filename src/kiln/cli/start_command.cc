@@ -53,7 +53,8 @@ int StartCommand(const StartArgs& args) {
     fetch.cache_dir = CacheDir(env) / "http";
     orchestration::RunService runs(
         project, env, dir.path, *metadata, engine,
-        blocks::LocatePython(std::filesystem::read_symlink("/proc/self/exe"), env), fetch);
+        blocks::LocatePython(std::filesystem::read_symlink("/proc/self/exe"), env), fetch,
+        ProcessCloudServices(args.local_cloud, env));
 
     // The scheduler creates the runs of due triggers and starts waiting runs under the limits;
     // a run that ends wakes it (the next waiting run starts at once, no tick).

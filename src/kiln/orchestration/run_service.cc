@@ -102,13 +102,14 @@ std::string ExecutionPartition(const store::PipelineRun& run) {
 RunService::RunService(const project::Project& project, const Environment& env,
                        std::filesystem::path variables_dir, store::MetadataStore& store,
                        const data::Engine::Options& engine, blocks::PythonSetup python,
-                       connectors::FetchOptions fetch)
+                       connectors::FetchOptions fetch, connectors::CloudServices cloud)
     : project_(project),
       env_(env),
       variables_dir_(std::move(variables_dir)),
       store_(store),
       engine_(engine),
       fetch_(std::move(fetch)),
+      cloud_(std::move(cloud)),
       python_(std::move(python), blocks::DefaultFrameCacheBytes(env.Get("KILN_FRAME_CACHE_MB"))) {}
 
 RunService::~RunService() {
@@ -190,7 +191,8 @@ void RunService::Execute(int64_t run_id) {
         .pipeline = pipeline,
         .io_config = io_config,
         .env = env_,
-        .services = blocks::BlockServices{.engine = engine_, .fetch = fetch_, .python = &python_}};
+        .services = blocks::BlockServices{
+            .engine = engine_, .fetch = fetch_, .python = &python_, .cloud = &cloud_}};
     ExecuteStoredRun(store_, run_id, context, std::move(options),
                      [this, run_id](run::PipelineRun* r) {
                        std::lock_guard lock(mu_);

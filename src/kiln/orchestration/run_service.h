@@ -39,7 +39,7 @@ class RunService {
   RunService(const project::Project& project, const Environment& env,
              std::filesystem::path variables_dir, store::MetadataStore& store,
              const data::Engine::Options& engine, blocks::PythonSetup python,
-             connectors::FetchOptions fetch);
+             connectors::FetchOptions fetch, connectors::CloudServices cloud);
   //! Cancels the runs still going and waits for their threads.
   ~RunService();
   RunService(const RunService&) = delete;
@@ -66,6 +66,7 @@ class RunService {
   store::MetadataStore& store_;
   data::Engine engine_;
   connectors::FetchOptions fetch_;
+  connectors::CloudServices cloud_;
   blocks::PythonServices python_;
 
   std::mutex mu_;

@@ -1,0 +1,28 @@
+// connectors/cloud/cloud_services.h: what every cloud connector of one process shares: the
+// local-cloud switch, the emulator hosts and the upload parallelism. Built once by cli/ next to
+// the data::Engine and handed to block runners in BlockServices; only connectors/cloud/open.cc
+// looks at `mode`.
+#pragma once
+
+#include <string>
+
+#include "kiln/common/environment.h"
+#include "kiln/config/cloud_mode.h"
+
+namespace kiln::connectors {
+
+struct CloudServices {
+  config::CloudMode mode;
+  //! STORAGE_EMULATOR_HOST: GCS requests go there, without Authorization ("" = none).
+  std::string storage_emulator_host;
+  //! BIGQUERY_EMULATOR_HOST: BigQuery requests go there, without Authorization ("" = none).
+  std::string bigquery_emulator_host;
+  //! Objects of one dataset uploaded at once (KILN_UPLOAD_PARALLELISM, default 8).
+  int upload_parallelism = 8;
+};
+
+//! The services for `mode`, with the emulator hosts and KILN_UPLOAD_PARALLELISM read from `env`.
+//! Throws config::ConfigError when KILN_UPLOAD_PARALLELISM is not a number from 1 to 64.
+CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env);
+
+}  // namespace kiln::connectors

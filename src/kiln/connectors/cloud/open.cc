@@ -1,0 +1,54 @@
+#include "kiln/connectors/cloud/open.h"
+
+#include <charconv>
+
+#include "kiln/connectors/local/local_store.h"
+
+namespace kiln::connectors {
+
+CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env) {
+  CloudServices services;
+  services.mode = std::move(mode);
+  services.storage_emulator_host = env.Get("STORAGE_EMULATOR_HOST").value_or("");
+  services.bigquery_emulator_host = env.Get("BIGQUERY_EMULATOR_HOST").value_or("");
+  if (std::optional<std::string> text = env.Get("KILN_UPLOAD_PARALLELISM");
+      text && !text->empty()) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || end != text->data() + text->size() || n < 1 || n > 64) {
+      throw config::ConfigError("KILN_UPLOAD_PARALLELISM=" + *text +
+                                " is not a number of uploads from 1 to 64");
+    }
+    services.upload_parallelism = n;
+  }
+  return services;
+}
+
+std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const ObjectStoreAuth& auth,
+                                             CloudServices& services) {
+  if (scheme != "gs" && scheme != "s3") {
+    throw ObjectStoreError(
+        ObjectStoreError::Kind::kOther,
+        "no object store for scheme '" + std::string(scheme) + "' (Kiln serves gs:// and s3://)");
+  }
+  if (services.mode.local()) {
+    return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
+  }
+  // The GCS and S3 stores are being built (issue 6); until then only the local stand-in serves.
+  throw config::ConfigError(std::string(scheme) +
+                            ":// is only served by the local stand-in in this build: run with "
+                            "--local-cloud DIR / KILN_LOCAL_CLOUD=DIR");
+}
+
+GoogleAuth GoogleAuthForProfile(const config::IoProfile& profile, const CloudServices& services,
+                                std::string* warning) {
+  if (!services.mode.local()) return GoogleAuthFromProfile(profile);
+  try {
+    return GoogleAuthFromProfile(profile);
+  } catch (const config::ConfigError& e) {
+    if (warning) *warning = std::string("without --local-cloud this block would fail: ") + e.what();
+    return GoogleAuth{};
+  }
+}
+
+}  // namespace kiln::connectors
