@@ -76,6 +76,10 @@ int CountLines(std::string_view s, size_t from, size_t to) {
 
 }  // namespace
 
+size_t SkipQuotedOrComment(std::string_view text, size_t i) {
+  return i < text.size() ? SkipSpecial(text, i) : i;
+}
+
 bool IsBlankSql(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

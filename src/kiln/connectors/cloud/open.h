@@ -8,10 +8,15 @@
 #include <variant>
 
 #include "kiln/config/io_config.h"
+#include "kiln/connectors/bigquery/warehouse.h"
 #include "kiln/connectors/cloud/cloud_services.h"
 #include "kiln/connectors/google/auth.h"
 #include "kiln/connectors/object_store/object_store.h"
 #include "kiln/connectors/s3/settings.h"
+
+namespace kiln::data {
+class Engine;
+}
 
 namespace kiln::connectors {
 
@@ -24,6 +29,15 @@ using ObjectStoreAuth = std::variant<std::monostate, GoogleAuth, S3Settings>;
 //! missing credentials.
 std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const ObjectStoreAuth& auth,
                                              CloudServices& services);
+
+//! BigQuery for `project` (empty: the key's project_id; missing there -> ConfigError naming
+//! data_provider_database) in `location`, or in local mode the stand-in <root>/bigquery.duckdb
+//! attached on `engine` for as long as the Warehouse lives (`auth` is not read; the project is
+//! `project` or "local"). Defined in open_warehouse.cc. Throws config::ConfigError for missing
+//! credentials, data::DataError when the stand-in file cannot be attached.
+std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::string& project,
+                                         const std::string& location, data::Engine& engine,
+                                         CloudServices& services);
 
 //! The Google auth of io_config `profile` for a gs:// or BigQuery block. In local mode a
 //! profile without keys is fine: the result is empty and `warning` (when not null) says what
