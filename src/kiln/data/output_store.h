@@ -69,6 +69,8 @@ class PendingOutput {
   //! Makes the output visible. Throws DataError when it cannot be moved into place.
   StoredOutput Publish();
   void set_output(StoredOutput output) { output_ = std::move(output); }
+  //! The folder holding the files until Publish() (its data.parquet may be read meanwhile).
+  const std::filesystem::path& staging_dir() const { return staging_; }
 
  private:
   std::filesystem::path staging_;  // empty once published

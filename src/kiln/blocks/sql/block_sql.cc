@@ -4,12 +4,44 @@
 #include <regex>
 
 #include "kiln/blocks/sql/template_context.h"
+#include "kiln/common/names.h"
 
 namespace kiln::blocks::sql {
 
 bool ConfigBool(const project::BlockSpec& block, const char* key) {
   auto it = block.configuration.find(key);
   return it != block.configuration.end() && it->is_boolean() && it->get<bool>();
+}
+
+bool AutoCleanNames(const project::BlockSpec& block) {
+  auto it = block.configuration.find("auto_clean_name");
+  return it == block.configuration.end() || !it->is_boolean() || it->get<bool>();
+}
+
+std::string UpstreamTableName(const BlockInvocation& inv, const std::string& block_uuid) {
+  std::string name = CleanName(inv.pipeline.uuid()) + "_" + CleanName(block_uuid) + "_v1";
+  if (inv.vars.env == "dev" || inv.vars.env == "test") name = inv.vars.env + "_" + name;
+  return name;
+}
+
+std::optional<size_t> PassThroughUpstream(const BlockInvocation& inv, const std::string& code,
+                                          data::Connection& duck) {
+  // Each df_N stands for a marker Parquet file, so the test holds whatever relation an upstream
+  // output is read through (a Python output's index columns are excluded by a subquery).
+  std::vector<std::string> markers;
+  for (size_t k = 0; k < inv.upstream.size(); ++k)
+    markers.push_back("read_parquet('kiln-df-" + std::to_string(k + 1) + ".parquet')");
+  std::vector<data::SqlStatement> statements =
+      data::SplitSqlScript(RenderBlockSql(inv, code, markers));
+  if (statements.size() != 1) return std::nullopt;
+  StatementInfo info = InspectStatement(duck, statements[0].text);
+  if (!info.passthrough_parquet) return std::nullopt;
+  for (size_t k = 0; k < inv.upstream.size(); ++k) {
+    const auto& outputs = inv.upstream[k].outputs;
+    if (*info.passthrough_parquet == "kiln-df-" + std::to_string(k + 1) + ".parquet")
+      return !outputs.empty() && outputs[0].is_table() ? std::optional<size_t>(k) : std::nullopt;
+  }
+  return std::nullopt;
 }
 
 std::optional<ExportTarget> ResolveExport(const BlockInvocation& inv,

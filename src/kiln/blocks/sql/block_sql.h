@@ -58,9 +58,26 @@ config::IoProfile ProviderProfile(const BlockInvocation& invocation, bool defaul
 //! stored no output).
 std::vector<std::string> UpstreamParquetRelations(const BlockInvocation& invocation);
 
+//! Mage's auto_clean_name (default true): column names are cleaned before a table is written.
+bool AutoCleanNames(const project::BlockSpec& block);
+
+//! How Mage names the table a block's result or an upstream output goes to when no
+//! data_provider_table says (§8.1 step 3): <pipeline>_<clean(block)>_v1, with "dev_" / "test_"
+//! in front when env is dev / test.
+std::string UpstreamTableName(const BlockInvocation& invocation, const std::string& block_uuid);
+
+//! When the block's whole SQL is one statement that reads an upstream's table output unchanged
+//! (`SELECT * FROM {{ df_N }}`: no filter, projection, order or limit): that upstream's index in
+//! invocation.upstream, else nullopt. `duck` parses the statement; nothing runs.
+std::optional<size_t> PassThroughUpstream(const BlockInvocation& invocation,
+                                          const std::string& code, data::Connection& duck);
+
 //! Runs a SQL block on DuckDB (data_provider absent or duckdb). See sql_block.h.
 BlockResult RunOnDuckDb(BlockInvocation& invocation);
 //! Runs a SQL block on PostgreSQL (data_provider: postgres). See sql_block.h.
 BlockResult RunOnPostgres(BlockInvocation& invocation);
+//! Runs a SQL block on BigQuery or its local stand-in (data_provider: bigquery). See
+//! bigquery_block.cc.
+BlockResult RunOnBigQuery(BlockInvocation& invocation);
 
 }  // namespace kiln::blocks::sql

@@ -36,19 +36,6 @@ std::string FoldIdentifier(const std::string& name) {
   return out;
 }
 
-bool AutoCleanNames(const project::BlockSpec& block) {
-  auto it = block.configuration.find("auto_clean_name");
-  return it == block.configuration.end() || !it->is_boolean() || it->get<bool>();
-}
-
-// How Mage names the table an upstream output is uploaded to (§8.1 step 3):
-// <pipeline>_<clean(block)>_v1, with "dev_" / "test_" in front when env is dev / test.
-std::string UpstreamTableName(const BlockInvocation& inv, const std::string& upstream_uuid) {
-  std::string name = CleanName(inv.pipeline.uuid()) + "_" + CleanName(upstream_uuid) + "_v1";
-  if (inv.vars.env == "dev" || inv.vars.env == "test") name = inv.vars.env + "_" + name;
-  return name;
-}
-
 // Whether `up` is a PostgreSQL block on the same profile whose result is already a table there
 // (Mage then reads that table instead of uploading the output again, §8.1 step 5).
 std::optional<std::pair<std::string, std::string>> UpstreamTableInPostgres(

@@ -13,9 +13,9 @@ std::string Provider(const project::BlockSpec& block) {
 
 std::optional<std::string> UnsupportedSqlReason(const project::BlockSpec& block) {
   std::string provider = Provider(block);
-  if (provider == "duckdb" || provider == "postgres") return std::nullopt;
-  static const char* kLater[] = {"bigquery",   "mysql", "redshift", "snowflake",
-                                 "clickhouse", "trino", "druid",    "sqlserver"};
+  if (provider == "duckdb" || provider == "postgres" || provider == "bigquery") return std::nullopt;
+  static const char* kLater[] = {"mysql", "redshift", "snowflake", "clickhouse",
+                                 "trino", "druid",    "sqlserver"};
   for (const char* p : kLater) {
     if (provider == p)
       return "SQL blocks with data_provider '" + provider + "' are not supported yet";
@@ -29,6 +29,7 @@ BlockResult SqlBlockRunner::Run(BlockInvocation& invocation) {
   std::string provider = Provider(invocation.block);
   if (provider == "postgres") return RunOnPostgres(invocation);
   if (provider == "duckdb") return RunOnDuckDb(invocation);
+  if (provider == "bigquery") return RunOnBigQuery(invocation);
   throw BlockError("block '" + invocation.block.uuid +
                    "': " + *UnsupportedSqlReason(invocation.block));
 }
