@@ -270,7 +270,7 @@ blocks:
 
 TEST_F(PythonBlocksTest, AMageAiModuleKilnLacksIsNamedInTheError) {
   Block("data_loaders/bq.py", R"(
-from mage_ai.io.bigquery import BigQuery
+from mage_ai.io.snowflake import Snowflake
 
 @data_loader
 def load(*args, **kwargs):
@@ -279,7 +279,7 @@ def load(*args, **kwargs):
   Pipeline("- {uuid: bq, type: data_loader, language: python}\n");
   ProcessResult r = Run();
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("No module named 'mage_ai.io.bigquery': Kiln's mage_ai does not "
+  EXPECT_THAT(r.out, HasSubstr("No module named 'mage_ai.io.snowflake': Kiln's mage_ai does not "
                                "provide it yet"));
 }
 

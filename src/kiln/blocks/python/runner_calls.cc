@@ -5,6 +5,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "kiln/blocks/python/bigquery_calls.h"
 #include "kiln/blocks/python/python_services.h"
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
@@ -99,6 +100,17 @@ RunnerCalls::Reply RunnerCalls::Handle(const json& call, std::vector<python::Uni
 
 json RunnerCalls::Dispatch(const std::string& method, const json& args,
                            std::vector<python::UniqueFd>& fds, std::vector<python::UniqueFd>& out) {
+  if (method.starts_with("bigquery.")) {
+    if (!bigquery_) {
+      bigquery_ = std::make_unique<BigQueryCalls>(
+          inv_, duck_,
+          FrameIo{[this](int fd, bool drop_index) { return FrameRelation(fd, drop_index); },
+                  [this](const std::string& relation) { return RelationToFrame(relation); },
+                  [this] { return ScratchTable(); }},
+          destinations_);
+    }
+    return bigquery_->Dispatch(method, args, fds, out);
+  }
   // -- io_config.yaml ---------------------------------------------------------------------
   if (method == "io_config.profile") {
     fs::path path = Text(args, "path", (inv_.project.root() / "io_config.yaml").string());

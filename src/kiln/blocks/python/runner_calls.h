@@ -18,6 +18,8 @@
 
 namespace kiln::blocks {
 
+class BigQueryCalls;
+
 class RunnerCalls {
  public:
   //! `duck` is a DuckDB connection of the run's engine, used for scratch tables.
@@ -34,8 +36,8 @@ class RunnerCalls {
 
   //! Handles one {"op": "call", "id", "method", "args"} message with its `fds`. Never throws for
   //! a failing call: the reply carries a one-line "error" the block's Python code raises as
-  //! RunnerError. Methods: io_config.profile, postgres.open / close / execute / load / export,
-  //! variables.get / get_global / set_global, file.load / file.export.
+  //! RunnerError. Methods: bigquery.* (BigQueryCalls), io_config.profile, postgres.open / close /
+  //! execute / load / export, variables.get / get_global / set_global, file.load / file.export.
   Reply Handle(const nlohmann::json& call, std::vector<python::UniqueFd> fds);
 
   //! Interrupts the PostgreSQL statements running for this block (thread-safe).
@@ -68,6 +70,7 @@ class RunnerCalls {
   int next_scratch_ = 0;
   std::vector<std::string> destinations_;
   std::mutex cancel_mu_;
+  std::unique_ptr<BigQueryCalls> bigquery_;  //!< serves "bigquery.*" (bigquery_calls.h)
 };
 
 }  // namespace kiln::blocks
