@@ -280,6 +280,7 @@ blocks:
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto jobs = fake.jobs();
   ASSERT_EQ(jobs.size(), 1u);  // no staging table, no query job
+  EXPECT_THAT(jobs.begin()->first, ::testing::MatchesRegex("kiln_p_to_bq_[0-9a-f]{12}"));
   EXPECT_EQ(jobs.begin()->second["configuration"]["load"]["destinationTable"]["tableId"],
             "yellow_cab_data");
   EXPECT_EQ(

@@ -78,7 +78,8 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
   const connectors::GoogleAuth auth =
       GoogleAuthFromCall(args.value("auth", json()), Text(args, "location"));
   std::unique_ptr<connectors::Warehouse> wh = connectors::OpenWarehouse(
-      auth, Text(args, "project"), auth.location, inv_.services.engine, *inv_.services.cloud);
+      auth, Text(args, "project"), auth.location, inv_.services.engine, *inv_.services.cloud,
+      "kiln_" + CleanName(inv_.pipeline.uuid()) + "_" + CleanName(inv_.block.uuid));
   const connectors::CancelFn cancelled = [this] { return inv_.cancel.cancelled(); };
 
   if (method == "bigquery.open") return {{"project", wh->project()}};

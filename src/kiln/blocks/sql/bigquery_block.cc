@@ -186,8 +186,10 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
 
   std::unique_ptr<Warehouse> wh;
   try {
-    wh = connectors::OpenWarehouse(auth, block.ConfigString("data_provider_database").value_or(""),
-                                   auth.location, inv.services.engine, *inv.services.cloud);
+    wh = connectors::OpenWarehouse(
+        auth, block.ConfigString("data_provider_database").value_or(""), auth.location,
+        inv.services.engine, *inv.services.cloud,
+        "kiln_" + CleanName(inv.pipeline.uuid()) + "_" + CleanName(block.uuid));
   } catch (const Error& e) {
     throw fail(e.what());
   }

@@ -33,11 +33,13 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
 //! BigQuery for `project` (empty: the key's project_id; missing there -> ConfigError naming
 //! data_provider_database) in `location`, or in local mode the stand-in <root>/bigquery.duckdb
 //! attached on `engine` for as long as the Warehouse lives (`auth` is not read; the project is
-//! `project` or "local"). Defined in open_warehouse.cc. Throws config::ConfigError for missing
-//! credentials, data::DataError when the stand-in file cannot be attached.
+//! `project` or "local"). BigQuery job ids are `job_prefix`_<12 hex> (blocks pass
+//! "kiln_<pipeline>_<block>"). Defined in open_warehouse.cc. Throws config::ConfigError for
+//! missing credentials, data::DataError when the stand-in file cannot be attached.
 std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::string& project,
                                          const std::string& location, data::Engine& engine,
-                                         CloudServices& services);
+                                         CloudServices& services,
+                                         const std::string& job_prefix = "kiln");
 
 //! The Google auth of io_config `profile` for a gs:// or BigQuery block. In local mode a
 //! profile without keys is fine: the result is empty and `warning` (when not null) says what

@@ -33,7 +33,7 @@ std::string KeyProject(const GoogleAuth& auth) {
 
 std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::string& project,
                                          const std::string& location, data::Engine& engine,
-                                         CloudServices& services) {
+                                         CloudServices& services, const std::string& job_prefix) {
   if (services.mode.local()) {
     return std::make_unique<bigquery::LocalWarehouse>(
         engine, *services.mode.local_root / "bigquery.duckdb", project);
@@ -44,9 +44,11 @@ std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::stri
         "no BigQuery project: set data_provider_database (or use a key with a project_id)");
   }
   if (!services.bigquery_emulator_host.empty()) {
-    return std::make_unique<bigquery::BigQueryWarehouse>(std::make_unique<bigquery::Client>(
-        bigquery::EndpointFor(services.bigquery_emulator_host), target, location,
-        bigquery::Client::TokenFn{}, HttpOptions{}));
+    return std::make_unique<bigquery::BigQueryWarehouse>(
+        std::make_unique<bigquery::Client>(bigquery::EndpointFor(services.bigquery_emulator_host),
+                                           target, location, bigquery::Client::TokenFn{},
+                                           HttpOptions{}),
+        job_prefix);
   }
   // Google's tokens come from the shared GoogleTokenCache (branch cloud-gcs), wired at merge.
   throw config::ConfigError(
