@@ -332,6 +332,30 @@ TEST_F(GcsContractTest, InterruptedUploadIsDeletedNeverFinalized) {
   EXPECT_EQ(fake_.open_sessions(), 0);
 }
 
+TEST_F(GcsContractTest, ExpiredSessionSaysNoObjectWasWritten) {
+  fake_.Inject(Fake::Fault::Status(Op::kChunk, 410, 1, "Upload session expired"));
+  EXPECT_EQ(ErrorOf([&] {
+              Store().Upload(WriteFile("big", Bytes(1100 * kKiB)), kBucket, "k.parquet",
+                             Resumable());
+            }),
+            "upload gs://" + std::string(kBucket) +
+                "/k.parquet failed: the resumable upload session expired or was deleted (HTTP 410 "
+                "Gone); no object was written");
+  EXPECT_FALSE(fake_.Object(kBucket, "k.parquet"));
+}
+
+TEST_F(GcsContractTest, DroppedDownloadIsRetriedWhole) {
+  const std::string bytes = Bytes(300 * kKiB, 7);
+  fake_.PutObject(kBucket, "k", bytes);
+  fake_.Inject(Fake::Fault::Drop(Op::kDownload));
+  Store().Download(kBucket, "k", dir_ / "k");
+  std::ifstream in(dir_ / "k", std::ios::binary);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), bytes);
+  EXPECT_EQ(fake_.Requests(Op::kDownload).size(), 2u);
+}
+
 TEST_F(GcsContractTest, DownloadUsesAltMedia) {
   const std::string bytes = Bytes(700 * kKiB, 6);
   fake_.PutObject(kBucket, "nyc_taxi_data.parquet", bytes);

@@ -133,6 +133,12 @@ ResumableUpload::Progress ResumableUpload::PutChunk(uint64_t offset,
       return *progress;
     }
     if (!IsRetryable(response) || attempt >= policy.max_attempts) {
+      if (response.transport_error.empty() && (response.status == 404 || response.status == 410)) {
+        finished_ = true;  // nothing left to delete
+        throw ObjectStoreError(
+            Kind::kOther, site_.Failed("the resumable upload session expired or was deleted (" +
+                                       response.StatusText() + "); no object was written"));
+      }
       ObjectStoreError error = api_.Error(response, site_);
       if (attempt == 1) throw error;
       throw ObjectStoreError(error.kind(), std::string(error.what()) + " (after " +
