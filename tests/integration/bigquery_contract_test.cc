@@ -241,6 +241,24 @@ TEST_F(BigQueryContractTest, TimeoutCancelsTheRunningJob) {
   EXPECT_EQ(cancels[0].params.find("location")->second, "US");
 }
 
+TEST_F(BigQueryContractTest, Unauthorized401RefreshesTheTokenOnce) {
+  FakeBigQuery fake(/*emulator=*/false, "fresh-token");
+  int asked = 0, refreshed = 0;
+  Client client(connectors::bigquery::Endpoint{fake.root(), false}, "proj", "",
+                [&](bool refresh) {
+                  ++asked;
+                  refreshed += refresh;
+                  return std::string(refresh ? "fresh-token" : "expired-token");
+                },
+                {});
+  client.CreateDataset("d");
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(refreshed, 1);
+  auto posts = Matching(fake.requests(), "POST", "/datasets");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[1].authorization, "Bearer fresh-token");
+}
+
 TEST_F(BigQueryContractTest, BigqueryEmulatorHostSendsNoAuthorization) {
   FakeBigQuery fake(/*emulator=*/true);
   auto wh = Warehouse(fake);  // EndpointFor("http://127.0.0.1:port"): the emulator form

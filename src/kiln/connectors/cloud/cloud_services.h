@@ -1,13 +1,17 @@
 // connectors/cloud/cloud_services.h: what every cloud connector of one process shares: the
-// local-cloud switch, the emulator hosts and the upload parallelism. Built once by cli/ next to
+// local-cloud switch, the emulator hosts, Google's token cache, the HTTP options and the upload
+// parallelism. Built once by cli/ next to
 // the data::Engine and handed to block runners in BlockServices; only connectors/cloud/open.cc
 // looks at `mode`.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "kiln/common/environment.h"
 #include "kiln/config/cloud_mode.h"
+#include "kiln/connectors/google/token_cache.h"
+#include "kiln/connectors/http/retry.h"
 
 namespace kiln::connectors {
 
@@ -19,6 +23,10 @@ struct CloudServices {
   std::string bigquery_emulator_host;
   //! Objects of one dataset uploaded at once (KILN_UPLOAD_PARALLELISM, default 8).
   int upload_parallelism = 8;
+  //! Google access tokens, shared by GCS and BigQuery (and by copies of these services).
+  std::shared_ptr<GoogleTokenCache> google_tokens = std::make_shared<GoogleTokenCache>();
+  //! Timeouts, retry policy and warning log of the cloud clients' requests.
+  HttpOptions http;
 };
 
 //! The services for `mode`, with the emulator hosts and KILN_UPLOAD_PARALLELISM read from `env`.

@@ -1,7 +1,9 @@
 #include "kiln/connectors/cloud/open.h"
 
 #include <charconv>
+#include <cstdlib>
 
+#include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
 
 namespace kiln::connectors {
@@ -24,6 +26,32 @@ CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env) 
   return services;
 }
 
+namespace {
+
+//! GCS with the credentials of `auth` (key JSON, key file or ADC), or the emulator of
+//! STORAGE_EMULATOR_HOST without credentials.
+std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServices& services) {
+  if (!services.storage_emulator_host.empty()) {
+    return std::make_unique<GcsObjectStore>(GcsEmulatorBaseUrl(services.storage_emulator_host),
+                                            std::nullopt, services.google_tokens, services.http);
+  }
+  const auto* google = std::get_if<GoogleAuth>(&auth);
+  if (!google) {
+    throw ObjectStoreError(ObjectStoreError::Kind::kAuthentication,
+                           "gs:// needs Google credentials (GOOGLE_SERVICE_ACC_KEY or "
+                           "GOOGLE_SERVICE_ACC_KEY_FILEPATH of io_config.yaml)");
+  }
+  const char* env_adc = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
+  const char* home = std::getenv("HOME");
+  GoogleCredentials credentials =
+      LoadGoogleCredentials(*google, env_adc ? std::optional<std::string>(env_adc) : std::nullopt,
+                            home ? std::filesystem::path(home) : std::filesystem::path());
+  return std::make_unique<GcsObjectStore>(kGcsBaseUrl, std::move(credentials),
+                                          services.google_tokens, services.http);
+}
+
+}  // namespace
+
 std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const ObjectStoreAuth& auth,
                                              CloudServices& services) {
   if (scheme != "gs" && scheme != "s3") {
@@ -34,7 +62,8 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
   if (services.mode.local()) {
     return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
   }
-  // The GCS and S3 stores are being built (issue 6); until then only the local stand-in serves.
+  if (scheme == "gs") return OpenGcsStore(auth, services);
+  // The S3 store is being built (issue 6); until then only the local stand-in serves.
   throw config::ConfigError(std::string(scheme) +
                             ":// is only served by the local stand-in in this build: run with "
                             "--local-cloud DIR / KILN_LOCAL_CLOUD=DIR");

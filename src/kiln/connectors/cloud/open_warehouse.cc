@@ -1,32 +1,35 @@
 // connectors/cloud/open_warehouse.cc: OpenWarehouse (open.h), kept apart from open.cc so the
 // object-store and warehouse factories grow independently.
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 
 #include "kiln/connectors/bigquery/bigquery_warehouse.h"
 #include "kiln/connectors/bigquery/local_warehouse.h"
 #include "kiln/connectors/cloud/open.h"
+#include "kiln/connectors/google/credentials.h"
 
 namespace kiln::connectors {
 namespace {
 
-// The key's project_id ("" when the key does not say or there is no key).
-std::string KeyProject(const GoogleAuth& auth) {
-  nlohmann::json key;
-  if (const auto* json = std::get_if<nlohmann::json>(&auth.source)) {
-    key = *json;
-  } else if (const auto* path = std::get_if<std::filesystem::path>(&auth.source)) {
-    std::ifstream in(*path);
-    if (!in)
-      throw config::ConfigError(auth.origin +
-                                ": cannot read the key file (or run with --local-cloud DIR / "
-                                "KILN_LOCAL_CLOUD=DIR)");
-    std::stringstream text;
-    text << in.rdbuf();
-    key = nlohmann::json::parse(text.str(), nullptr, false);
-    if (key.is_discarded()) throw config::ConfigError(auth.origin + ": the key file is not JSON");
+// The credentials `auth` names (key JSON, key file or ADC); a problem with them is a
+// ConfigError that also names the switch that needs none.
+GoogleCredentials Credentials(const GoogleAuth& auth) {
+  const char* env_adc = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
+  const char* home = std::getenv("HOME");
+  try {
+    return LoadGoogleCredentials(auth, env_adc ? std::optional<std::string>(env_adc) : std::nullopt,
+                                 home ? std::filesystem::path(home) : std::filesystem::path());
+  } catch (const CredentialsError& e) {
+    throw config::ConfigError(std::string(e.what()) +
+                              " (or run with --local-cloud DIR / KILN_LOCAL_CLOUD=DIR)");
   }
-  return key.is_object() ? key.value("project_id", "") : "";
+}
+
+std::string RequireProject(const std::string& project) {
+  if (project.empty()) {
+    throw config::ConfigError(
+        "no BigQuery project: set data_provider_database (or use a key with a project_id)");
+  }
+  return project;
 }
 
 }  // namespace
@@ -38,22 +41,26 @@ std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::stri
     return std::make_unique<bigquery::LocalWarehouse>(
         engine, *services.mode.local_root / "bigquery.duckdb", project);
   }
-  std::string target = project.empty() ? KeyProject(auth) : project;
-  if (target.empty()) {
-    throw config::ConfigError(
-        "no BigQuery project: set data_provider_database (or use a key with a project_id)");
-  }
-  if (!services.bigquery_emulator_host.empty()) {
+  if (!services.bigquery_emulator_host.empty()) {  // no token; a key only to name the project
+    std::string target = project.empty() ? Credentials(auth).project_id : project;
     return std::make_unique<bigquery::BigQueryWarehouse>(
         std::make_unique<bigquery::Client>(bigquery::EndpointFor(services.bigquery_emulator_host),
-                                           target, location, bigquery::Client::TokenFn{},
-                                           HttpOptions{}),
+                                           RequireProject(target), location,
+                                           bigquery::Client::TokenFn{}, services.http),
         job_prefix);
   }
-  // Google's tokens come from the shared GoogleTokenCache (branch cloud-gcs), wired at merge.
-  throw config::ConfigError(
-      "BigQuery without BIGQUERY_EMULATOR_HOST needs Google tokens, which this build cannot "
-      "fetch yet: run with --local-cloud DIR / KILN_LOCAL_CLOUD=DIR");
+  GoogleCredentials credentials = Credentials(auth);
+  std::string target = RequireProject(project.empty() ? credentials.project_id : project);
+  std::shared_ptr<GoogleTokenCache> tokens = services.google_tokens;
+  HttpOptions http = services.http;
+  bigquery::Client::TokenFn token = [tokens, credentials, http](bool refresh) {
+    if (refresh) tokens->Invalidate(credentials);  // after a 401: one new token, one retry
+    return tokens->Token(credentials, http);
+  };
+  return std::make_unique<bigquery::BigQueryWarehouse>(
+      std::make_unique<bigquery::Client>(bigquery::Endpoint{}, std::move(target), location,
+                                         std::move(token), services.http),
+      job_prefix);
 }
 
 }  // namespace kiln::connectors
