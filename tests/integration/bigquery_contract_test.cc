@@ -311,5 +311,53 @@ blocks:
   EXPECT_THAT(fake.refusals(), IsEmpty());
 }
 
+TEST_F(BigQueryContractTest, PythonBigQueryExportsByLoadJobAndLoadsPagedResults) {
+  FakeBigQuery fake(/*emulator=*/true);
+  fake.SetLoadRows(2);
+  fake.SetQueryResult({{"fields",
+                        {{{"name", "n"}, {"type", "INTEGER"}},
+                         {{"name", "at"}, {"type", "TIMESTAMP"}},
+                         {{"name", "s"}, {"type", "STRING"}}}}},
+                      {{{"f", {{{"v", "1"}}, {{"v", "1609460156000000"}}, {{"v", "a"}}}}},
+                       {{"f", {{{"v", "2"}}, {{"v", nullptr}}, {{"v", nullptr}}}}}},
+                      1);
+  KilnProject project;
+  project.Write("data_exporters/py.py", R"(import pandas as pd
+from mage_ai.io.bigquery import BigQuery
+if 'data_exporter' not in globals():
+    from mage_ai.data_preparation.decorators import data_exporter
+
+
+@data_exporter
+def export_data(*args, **kwargs):
+    bq = BigQuery(project='proj', location='EU')
+    bq.export(pd.DataFrame({'a b': [1, 2]}), 'ds.t', if_exists='append')
+    df = bq.load('SELECT * FROM ds.t', limit=5)
+    print('loaded', len(df), list(df.columns), str(df['at'].iloc[0]), df['s'].isna().sum())
+)");
+  project.Write("pipelines/p/metadata.yaml",
+                "uuid: p\nblocks:\n- {uuid: py, type: data_exporter, language: python}\n");
+  ProcessResult r =
+      project.Kiln({"run", project.root().string(), "p", "--data-dir", project.data_dir().string()},
+                   {{"BIGQUERY_EMULATOR_HOST", fake.root()}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(ReadFile(project.data_dir() / "pipelines/p/.logs/py.log"),
+              HasSubstr("loaded 2 ['n', 'at', 's'] 2021-01-01 00:15:56+00:00 1"));
+  std::map<std::string, std::string> kinds;
+  for (const auto& [id, job] : fake.jobs()) {
+    kinds[job["configuration"].contains("load") ? "load" : "query"] = id;
+    EXPECT_EQ(job["jobReference"]["location"], "EU");
+  }
+  ASSERT_EQ(kinds.size(), 2u);
+  EXPECT_EQ(fake.jobs()[kinds["load"]]["configuration"]["load"]["writeDisposition"],
+            "WRITE_APPEND");
+  EXPECT_EQ(KilnProject::Value("SELECT string_agg(name, ',') FROM parquet_schema('" +
+                               temp_.Write("py.parquet", fake.uploads()[kinds["load"]]).string() +
+                               "') WHERE name <> 'duckdb_schema'"),
+            "a_b");
+  EXPECT_THAT(r.out, HasSubstr("BigQuery table ds.t in BigQuery project proj (append, 2 rows)"));
+  EXPECT_THAT(fake.refusals(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace kiln::testing
