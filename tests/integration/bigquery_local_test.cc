@@ -186,6 +186,28 @@ blocks:
             "5");
 }
 
+TEST_F(BigQueryLocalCloudTest, RawSqlRunsEachStatementAndReadsTheLastSelect) {
+  project_.Write(
+      "data_loaders/raw.sql",
+      "CREATE SCHEMA IF NOT EXISTS scratch;\n"
+      "CREATE OR REPLACE TABLE `evident-display-410312.scratch.nums` AS SELECT 42 AS n;\n"
+      "SELECT n + 1 AS m FROM scratch.nums;\n");
+  project_.Write("pipelines/raw/metadata.yaml", R"(uuid: raw
+blocks:
+- uuid: raw
+  type: data_loader
+  language: sql
+  configuration: {data_provider: bigquery, data_provider_schema: scratch, use_raw_sql: true}
+)");
+  ProcessResult r = Run("raw");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(StandIn("SELECT n FROM bq.scratch.nums"), "42");
+  auto out = project_.OutputDir("raw", "raw");
+  EXPECT_EQ(
+      KilnProject::Value("SELECT m FROM read_parquet('" + (out / "data.parquet").string() + "')"),
+      "43");
+}
+
 TEST_F(BigQueryLocalCloudTest, WithoutTheSwitchTheBlockFailsNamingIt) {
   ProcessResult r = project_.Kiln({"run", project_.root().string(), "gcs_to_bigquery", "--data-dir",
                                    project_.data_dir().string()});
