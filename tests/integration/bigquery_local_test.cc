@@ -262,5 +262,34 @@ blocks:
   EXPECT_THAT(log, Not(HasSubstr("__index_level_0__")));
 }
 
+TEST_F(BigQueryLocalCloudTest, WithConfigWithoutKeysOnlyWarnsInTheStandIn) {
+  project_.Write("io_config.yaml", "version: 0.1.1\ndefault:\n  GOOGLE_LOCATION: US\n");
+  project_.Write("data_exporters/to_bq.py", R"(import pandas as pd
+from mage_ai.io.bigquery import BigQuery
+from mage_ai.io.config import ConfigFileLoader
+if 'data_exporter' not in globals():
+    from mage_ai.data_preparation.decorators import data_exporter
+
+
+@data_exporter
+def export_data(*args, **kwargs):
+    bq = BigQuery.with_config(ConfigFileLoader(profile='default'))
+    bq.export(pd.DataFrame({'a': [1]}), 'd.t')
+)");
+  project_.Write("pipelines/py_bq/metadata.yaml",
+                 "uuid: py_bq\nblocks:\n- {uuid: to_bq, type: data_exporter, language: python}\n");
+  ProcessResult r = Run("py_bq");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(ReadFile(project_.data_dir() / "pipelines/py_bq/.logs/to_bq.log"),
+              HasSubstr("without --local-cloud this block would fail"));
+  EXPECT_EQ(StandIn("SELECT count(*) FROM bq.d.t"), "1");
+  // Without the switch it is Mage's ValueError.
+  ProcessResult real = project_.Kiln(
+      {"run", project_.root().string(), "py_bq", "--data-dir", project_.data_dir().string()});
+  EXPECT_EQ(real.exit_code, 1);
+  EXPECT_THAT(real.out, HasSubstr("ValueError: No valid configuration settings found for Google "
+                                  "BigQuery."));
+}
+
 }  // namespace
 }  // namespace kiln::testing

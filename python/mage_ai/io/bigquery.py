@@ -12,6 +12,8 @@ from mage_ai.io.base import QUERY_ROW_LIMIT, BaseIO
 from mage_ai.io.config import ConfigKey
 from mage_ai.shared.kiln import close_fd, current, dataframe_fd, frame_value
 
+_NO_CONFIG = ("No valid configuration settings found for Google BigQuery. You must specify "
+              "either your service account key or the filepath to your service account key.")
 _OFFERED = ("with_config, with_credentials_file, with_credentials_object, load, export, execute, "
             "execute_queries, default_database")
 
@@ -31,7 +33,10 @@ class BigQuery(BaseIO):
                             "path_to_credentials=")
         mapping = kwargs.pop("credentials_mapping", None)
         path = kwargs.pop("path_to_credentials", None)
-        if path is not None:
+        missing = kwargs.pop("_kiln_missing_credentials", False)
+        if missing:  # with_config found no key: fine only in Kiln's local stand-in
+            self._auth = {"missing": True}
+        elif path is not None:
             self._auth = {"key_file": os.fspath(path)}
         elif mapping is not None:
             if isinstance(mapping, str):
@@ -41,21 +46,25 @@ class BigQuery(BaseIO):
             self._auth = {"adc": os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")}
         self.location = kwargs.pop("location", None)
         self.project = kwargs.pop("project", None)
-        result, _ = self._call("bigquery.open", {})
+        try:
+            result, _ = self._call("bigquery.open", {})
+        except Exception:
+            if missing:
+                raise ValueError(_NO_CONFIG) from None
+            raise
         self.project = result.get("project") or self.project
 
     @classmethod
     def with_config(cls, config, **kwargs):
         """From an io_config.yaml profile: GOOGLE_SERVICE_ACC_KEY present wins (empty: ADC),
-        else GOOGLE_SERVICE_ACC_KEY_FILEPATH, else ValueError; GOOGLE_LOCATION -> location."""
+        else GOOGLE_SERVICE_ACC_KEY_FILEPATH, else Mage's ValueError (with --local-cloud only a
+        warning: the stand-in needs no key); GOOGLE_LOCATION -> location."""
         if ConfigKey.GOOGLE_SERVICE_ACC_KEY in config:
             kwargs["credentials_mapping"] = config[ConfigKey.GOOGLE_SERVICE_ACC_KEY]
         elif ConfigKey.GOOGLE_SERVICE_ACC_KEY_FILEPATH in config:
             kwargs["path_to_credentials"] = config[ConfigKey.GOOGLE_SERVICE_ACC_KEY_FILEPATH]
         else:
-            raise ValueError(
-                "No valid configuration settings found for Google BigQuery. You must specify "
-                "either your service account key or the filepath to your service account key.")
+            kwargs["_kiln_missing_credentials"] = True  # Mage's ValueError unless local
         if ConfigKey.GOOGLE_LOCATION in config:
             kwargs["location"] = config[ConfigKey.GOOGLE_LOCATION]
         return cls(**kwargs)

@@ -42,7 +42,8 @@ class BigQueryCalls {
   //!    + a frame -> {"rows", "table"}: one load job (dataset created when missing, spaces in
   //!    column names -> '_', if_exists replace/append/fail -> WRITE_TRUNCATE/APPEND/EMPTY, an
   //!    explicit write_disposition wins) or, with query_string, one query job into the table.
-  //! `auth` is {"key": {...}}, {"key_file": path} or {"adc": path or null}. Throws kiln::Error
+  //! `auth` is {"key": {...}}, {"key_file": path}, {"adc": path or null} or {"missing": true}
+  //! (with_config found no key: accepted, with a warning, only by the stand-in). Throws kiln::Error
   //! (one line) for a failing call; RunnerCalls turns it into the Python RunnerError.
   nlohmann::json Dispatch(const std::string& method, const nlohmann::json& args,
                           std::vector<python::UniqueFd>& fds, std::vector<python::UniqueFd>& out);
