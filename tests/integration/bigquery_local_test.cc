@@ -119,6 +119,10 @@ TEST_F(BigQueryLocalCloudTest, GcsToBigQueryTableHasTheStandardisedColumnNames) 
   EXPECT_EQ(StandIn("SELECT count(*) FROM duckdb_columns() WHERE database_name = 'bq' AND "
                     "table_name = 'yellow_cab_data' AND column_name <> lower(column_name)"),
             "0");
+  // pandas' nanoseconds arrive as BigQuery's microseconds.
+  EXPECT_EQ(StandIn("SELECT data_type FROM duckdb_columns() WHERE database_name = 'bq' AND "
+                    "column_name = 'tpep_pickup_datetime'"),
+            "TIMESTAMP");
   EXPECT_EQ(StandIn("SELECT round(sum(total_amount), 2) FROM bq.ny_taxi.yellow_cab_data"),
             "393571.8");
   // One load job of the upstream output, no staging table beside it.

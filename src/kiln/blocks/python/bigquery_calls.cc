@@ -5,6 +5,7 @@
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
 #include "kiln/common/text.h"
+#include "kiln/connectors/bigquery/load_columns.h"
 #include "kiln/connectors/cloud/open.h"
 
 namespace kiln::blocks {
@@ -137,16 +138,6 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
       if (policy == ExportWritePolicy::kFail && wh->TableExists(ref))
         throw Error("table " + ref.Display() + " already exists and if_exists is 'fail'");
       const std::string relation = frames_.relation(fds[0].get(), /*drop_index=*/true);
-      data::Result schema = duck_.Query("DESCRIBE SELECT * FROM " + relation);
-      std::string list;
-      for (uint64_t r = 0; r < schema.row_count(); ++r) {
-        std::string name = schema.GetString(0, r).value_or("");
-        std::string clean = name;
-        for (char& c : clean)
-          if (c == ' ') c = '_';  // Mage: df.columns.str.replace(' ', '_')
-        list +=
-            (list.empty() ? "" : ", ") + QuoteIdentifier(name) + " AS " + QuoteIdentifier(clean);
-      }
       const fs::path tmp = TempSibling(inv_.outputs.BlockDir(inv_.block.uuid) / "export.parquet");
       std::error_code ec;
       fs::create_directories(tmp.parent_path(), ec);
@@ -157,7 +148,8 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
           fs::remove(path, ignored);
         }
       } remove{tmp};
-      duck_.Execute("COPY (SELECT " + list + " FROM " + relation + ") TO " +
+      duck_.Execute("COPY (SELECT * FROM " +
+                    connectors::bigquery::LoadableSelect(duck_, relation, nullptr) + ") TO " +
                     QuoteLiteral(tmp.string()) + " (FORMAT parquet)");
       rows = wh->LoadParquet(ref, tmp, policy, cancelled);
     }

@@ -17,6 +17,7 @@
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
 #include "kiln/common/text.h"
+#include "kiln/connectors/bigquery/load_columns.h"
 #include "kiln/connectors/cloud/open.h"
 #include "kiln/data/engine.h"
 
@@ -71,29 +72,14 @@ std::optional<TableRef> UpstreamTableInBigQuery(const BlockInvocation& inv,
   return ref;
 }
 
-// "(SELECT "a b" AS "a_b", ... FROM relation)": the columns named as Mage's BigQuery export
-// names them (spaces become '_'). `renamed` says whether any name changed.
-std::string BigQueryColumns(data::Connection& duck, const std::string& relation, bool& renamed) {
-  data::Result schema = duck.Query("DESCRIBE SELECT * FROM " + relation);
-  std::string list;
-  renamed = false;
-  for (uint64_t r = 0; r < schema.row_count(); ++r) {
-    std::string name = schema.GetString(0, r).value_or("");
-    std::string clean = name;
-    for (char& c : clean)
-      if (c == ' ') c = '_';
-    renamed |= clean != name;
-    list += (list.empty() ? "" : ", ") + QuoteIdentifier(name) + " AS " + QuoteIdentifier(clean);
-  }
-  return "(SELECT " + list + " FROM " + relation + ")";
-}
-
 // Loads one upstream output into `table` (replace), through a temporary Parquet file when its
-// stored file holds index columns or names BigQuery would refuse. Returns the rows loaded.
+// stored file holds index columns, names BigQuery would refuse or nanosecond timestamps. Returns
+// the rows loaded.
 uint64_t UploadUpstream(BlockInvocation& inv, Warehouse& wh, data::Connection& duck,
                         const data::StoredOutput& output, const TableRef& table) {
   bool renamed = false;
-  const std::string select = BigQueryColumns(duck, output.RelationSql(), renamed);
+  const std::string select =
+      connectors::bigquery::LoadableSelect(duck, output.RelationSql(), &renamed);
   const connectors::CancelFn cancelled = [&] { return inv.cancel.cancelled(); };
   if (!renamed && output.is_table() && output.Index().is_null()) {
     return wh.LoadParquet(table, output.dir / "data.parquet", ExportWritePolicy::kReplace,
@@ -217,7 +203,8 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
     if (passthrough) {
       const data::StoredOutput& source = inv.upstream[*passthrough].outputs[0];
       bool renamed = false;
-      const std::string select = BigQueryColumns(*duck, source.RelationSql(), renamed);
+      const std::string select =
+          connectors::bigquery::LoadableSelect(*duck, source.RelationSql(), &renamed);
       data::PendingOutput staged =
           inv.outputs.StageTable(*duck, block.uuid, 0, select, /*check_types=*/false);
       if (target->policy == ExportWritePolicy::kFail && wh->TableExists(*dest)) {
