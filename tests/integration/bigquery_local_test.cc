@@ -247,6 +247,10 @@ def export_data(*args, **kwargs):
     print('columns:', list(back.columns))
     print('rows:', len(back), 'sum:', back['fare'].sum())
     print('project:', bq.default_database())
+    try:
+        bq.client
+    except AttributeError as e:
+        print('client:', e)
 )");
   project_.Write("pipelines/py_bq/metadata.yaml", R"(uuid: py_bq
 name: py_bq
@@ -260,6 +264,9 @@ blocks:
   EXPECT_THAT(log, HasSubstr("columns: ['Vendor_ID', 'fare']"));
   EXPECT_THAT(log, HasSubstr("rows: 3 sum: 5.5"));
   EXPECT_THAT(log, HasSubstr("fail policy:"));
+  EXPECT_THAT(log, HasSubstr("client: BigQuery.client: Kiln has no google-cloud-bigquery client; "
+                             "it offers with_config"));
+  EXPECT_THAT(log, HasSubstr("project: local"));
   EXPECT_THAT(log, HasSubstr("already exists"));
   EXPECT_EQ(StandIn("SELECT count(*) FROM bq.trips.fares"), "4");
   EXPECT_THAT(r.out, HasSubstr("table trips.fares in local BigQuery stand-in"));
