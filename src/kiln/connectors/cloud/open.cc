@@ -1,7 +1,6 @@
 #include "kiln/connectors/cloud/open.h"
 
 #include <charconv>
-#include <cstdlib>
 
 #include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
@@ -13,6 +12,8 @@ CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env) 
   services.mode = std::move(mode);
   services.storage_emulator_host = env.Get("STORAGE_EMULATOR_HOST").value_or("");
   services.bigquery_emulator_host = env.Get("BIGQUERY_EMULATOR_HOST").value_or("");
+  services.google_application_credentials = env.Get("GOOGLE_APPLICATION_CREDENTIALS").value_or("");
+  services.home = env.Get("HOME").value_or("");
   if (std::optional<std::string> text = env.Get("KILN_UPLOAD_PARALLELISM");
       text && !text->empty()) {
     int n = 0;
@@ -41,11 +42,10 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
                            "gs:// needs Google credentials (GOOGLE_SERVICE_ACC_KEY or "
                            "GOOGLE_SERVICE_ACC_KEY_FILEPATH of io_config.yaml)");
   }
-  const char* env_adc = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
-  const char* home = std::getenv("HOME");
-  GoogleCredentials credentials =
-      LoadGoogleCredentials(*google, env_adc ? std::optional<std::string>(env_adc) : std::nullopt,
-                            home ? std::filesystem::path(home) : std::filesystem::path());
+  const std::string& env_adc = services.google_application_credentials;
+  GoogleCredentials credentials = LoadGoogleCredentials(
+      *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
+      std::filesystem::path(services.home));
   return std::make_unique<GcsObjectStore>(kGcsBaseUrl, std::move(credentials),
                                           services.google_tokens, services.http);
 }
