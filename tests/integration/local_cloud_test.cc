@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 
@@ -82,6 +83,25 @@ TEST_F(LocalCloudTest, AnUnusableSwitchFolderIsRefusedBeforeAnythingRuns) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--local-cloud " + (project_.root() / "not_a_folder").string()));
   EXPECT_THAT(r.out, Not(HasSubstr("load_taxi_data")));
+}
+
+TEST(LocalCloudKillTest, KilledDuringAnExportLeavesNoObject) {
+  KilnProject project;
+  project.Write("pipelines/big/metadata.yaml",
+                "blocks:\n- uuid: export_big\n  type: data_exporter\n  language: sql\n"
+                "  upstream_blocks: []\n  downstream_blocks: []\n");
+  // Several seconds of writing: the kill comes while the object is still being made.
+  project.Write("data_exporters/export_big.sql",
+                "COPY (SELECT i, md5(i::VARCHAR) AS h FROM range(400000000) t(i))\n"
+                "TO 'gs://bucket/big.parquet' (FORMAT parquet);\n");
+  const auto cloud = project.data_dir() / "cloud";
+  ProcessResult r = project.Kiln({"run", project.root().string(), "big", "--data-dir",
+                                  project.data_dir().string(), "--local-cloud", cloud.string()},
+                                 {}, SignalPlan{{std::chrono::milliseconds(1500), SIGKILL}});
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err;
+  EXPECT_FALSE(std::filesystem::exists(cloud / "bucket" / "big.parquet"));
+  // The kill came mid-write: the partial file is in the temp folder, never under the key.
+  EXPECT_FALSE(std::filesystem::is_empty(cloud / ".kiln-tmp"));
 }
 
 }  // namespace
