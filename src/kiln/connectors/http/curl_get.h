@@ -1,5 +1,6 @@
-// connectors/http/curl_get.h: one HTTP GET through libcurl, body streamed to a sink
-// (internal to http/). Retrying, caching and error wording live in http_fetcher.cc.
+// connectors/http/curl_get.h: one HTTP GET for the downloader, body streamed to a sink
+// (internal to http/; a thin layer over http_client.h). Retrying, caching and error wording live
+// in http_fetcher.cc.
 #pragma once
 
 #include <chrono>
@@ -56,13 +57,10 @@ struct GetOutcome {
   bool transport_retryable = false;
 };
 
-//! Performs one GET of request.url: follows up to 10 redirects (http/https only), verifies TLS
-//! peers and host names, sends no Accept-Encoding (bytes arrive as stored), and streams the body
-//! of a 2xx response into `sink` (bodies of other statuses are dropped). Thread-safe; each call
-//! uses its own curl handle. Rethrows whatever `sink` threw.
+//! Performs one GET of request.url through SendHttp: follows up to 10 redirects (http/https
+//! only), verifies TLS peers and host names, sends no Accept-Encoding (bytes arrive as stored),
+//! and streams the body of a 2xx response into `sink` (bodies of other statuses are dropped).
+//! Thread-safe. Rethrows whatever `sink` threw.
 GetOutcome PerformGet(const GetRequest& request, BodySink& sink);
-
-//! The standard reason phrase of `status` ("Not Found"), or "" for an unknown one.
-std::string ReasonPhrase(long status);
 
 }  // namespace kiln::connectors::http_internal

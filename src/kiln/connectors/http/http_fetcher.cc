@@ -3,18 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 
 #include "kiln/connectors/http/curl_get.h"
 #include "kiln/connectors/http/download_cache.h"
 #include "kiln/connectors/http/download_file.h"
 #include "kiln/connectors/http/progress.h"
+#include "kiln/connectors/http/retry.h"
 #include "kiln/connectors/http/url.h"
 
 namespace kiln::connectors {
@@ -25,9 +24,6 @@ HttpError::HttpError(const std::string& url, const std::string& reason, long sta
     : ConnectorError("GET " + RedactUrl(url) + " failed: " + reason), url_(url), status_(status) {}
 
 namespace {
-
-constexpr auto kMaxBackoff = std::chrono::seconds(30);
-constexpr auto kMaxRetryAfter = std::chrono::seconds(60);
 
 //! Why one try failed.
 struct TryFailure {
@@ -56,12 +52,6 @@ void Log(const FetchOptions& options, const std::string& line) {
   if (options.log) options.log(line);
 }
 
-std::string Seconds(std::chrono::duration<double> duration) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f s", duration.count());
-  return buffer;
-}
-
 //! The terminal to draw the progress bar on, or nullptr to log lines instead.
 std::FILE* BarOutput(const FetchOptions& options) {
   return options.progress_bar && isatty(STDERR_FILENO) ? stderr : nullptr;
@@ -71,7 +61,7 @@ std::FILE* BarOutput(const FetchOptions& options) {
 TryResult StatusFailure(const ResponseHead& head) {
   std::string reason = head.reason.empty() ? ReasonPhrase(head.status) : head.reason;
   std::string text = "HTTP " + std::to_string(head.status) + (reason.empty() ? "" : " " + reason);
-  bool retryable = head.status == 408 || head.status == 429 || head.status >= 500;
+  bool retryable = IsRetryableStatus(head.status);
   return Failed(text, retryable, head.status >= 400 ? head.status : 0, head.retry_after);
 }
 
@@ -119,27 +109,13 @@ TryResult TryOnce(const FetchOptions& options, const CacheEntry& entry,
   return result;
 }
 
-//! The pause before try number `next_try` (>= 2): initial * 2^(next_try - 2), capped, with
-//! jitter in [50%, 100%]; at least a server's Retry-After (capped).
-std::chrono::milliseconds Backoff(const FetchOptions& options, int next_try,
-                                  std::optional<std::chrono::seconds> retry_after,
-                                  std::minstd_rand& random) {
-  double base = static_cast<double>(options.initial_backoff.count()) *
-                std::pow(2.0, std::min(next_try - 2, 20));
-  base = std::min(base, static_cast<double>(std::chrono::milliseconds(kMaxBackoff).count()));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  auto delay = std::chrono::milliseconds(static_cast<int64_t>(base * jitter(random)));
-  if (retry_after) {
-    delay = std::max<std::chrono::milliseconds>(delay, std::min(*retry_after, kMaxRetryAfter));
-  }
-  return delay;
-}
-
 //! Tries up to options.max_attempts times, sleeping between retryable failures. Returns the
 //! first success or the last failure (its reason mentions the number of tries when > 1).
 TryResult TryWithRetries(const FetchOptions& options, const CacheEntry& entry,
                          const std::optional<CacheMeta>& cached) {
   std::minstd_rand random(std::random_device{}());
+  const RetryPolicy policy{.max_attempts = options.max_attempts,
+                           .initial_backoff = options.initial_backoff};
   for (int attempt = 1;; ++attempt) {
     TryResult result = TryOnce(options, entry, cached);
     if (!result.failure) return result;
@@ -147,17 +123,12 @@ TryResult TryWithRetries(const FetchOptions& options, const CacheEntry& entry,
       if (attempt > 1) result.failure->reason += " (after " + std::to_string(attempt) + " tries)";
       return result;
     }
-    auto delay = Backoff(options, attempt + 1, result.failure->retry_after, random);
+    auto delay = RetryDelay(policy, attempt + 1, result.failure->retry_after, random);
     Log(options, "warning: GET " + RedactUrl(entry.url()) + ": " + result.failure->reason +
-                     "; retrying in " + Seconds(delay) + " (try " + std::to_string(attempt + 1) +
-                     " of " + std::to_string(options.max_attempts) + ")");
-    // Sleep in short steps so that a cancellation is noticed promptly.
-    const auto wake = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < wake) {
-      if (options.cancelled && options.cancelled()) return Failed("cancelled", false);
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          std::chrono::milliseconds(50), wake - std::chrono::steady_clock::now()));
-    }
+                     "; retrying in " + FormatSeconds(delay) + " (try " +
+                     std::to_string(attempt + 1) + " of " + std::to_string(options.max_attempts) +
+                     ")");
+    if (!SleepUnlessCancelled(delay, options.cancelled)) return Failed("cancelled", false);
   }
 }
 
