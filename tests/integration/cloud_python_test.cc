@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "kiln/common/files.h"
@@ -229,6 +230,9 @@ def load(*args, **kwargs):
     back = s3.load('bucket-s', 'data/part.parquet')
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
     print('S3 ROUND TRIP OK', len(back), s3.exists('bucket-s', 'data/'))
+    with open('raw.csv', 'w') as f:
+        f.write('a,b\n9,q\n')
+    s3.export('raw.csv', 'bucket-s', 'raw/as-is.csv')
     try:
         s3.load('bucket-s', 'data/missing.parquet')
     except Exception as e:
@@ -241,6 +245,7 @@ def load(*args, **kwargs):
   EXPECT_THAT(log, HasSubstr("S3 ROUND TRIP OK 3 True"));
   EXPECT_THAT(log, HasSubstr("no object 'data/missing.parquet' in bucket 'bucket-s'"));
   EXPECT_TRUE(fs::is_regular_file(Object("bucket-s", "data/part.parquet")));
+  EXPECT_EQ(ReadFile(Object("bucket-s", "raw/as-is.csv")), "a,b\n9,q\n");
 }
 
 constexpr const char* kNoKeysBlock = R"(
@@ -303,6 +308,42 @@ TEST_F(CloudPythonTest, SeedPyarrowBlockWritesDayFoldersOf16And22286And1Rows) {
   EXPECT_EQ(counts, (std::map<std::string, std::string>{{"tpep_pickup_date=2020-12-31", "16"},
                                                         {"tpep_pickup_date=2021-01-01", "22286"},
                                                         {"tpep_pickup_date=2021-01-02", "1"}}));
+
+  // pq.read_table of the dataset: every row, the partition column back from the folder names.
+  OneBlock("read_back", R"(
+import pyarrow.parquet as pq
+
+@data_loader
+def load(*args, **kwargs):
+    df = pq.read_table('gs://mage-zoomcamp-evident-display-410312/nyc_taxi_data').to_pandas()
+    print('READ', len(df), df.index.name, sorted(set(str(d)[:10] for d in df['tpep_pickup_date'])))
+    return {}
+)");
+  r = Run("read_back");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(Log("read_back", "read_back"),
+              HasSubstr("READ 22303 None ['2020-12-31', '2021-01-01', '2021-01-02']"));
+}
+
+TEST_F(CloudPythonTest, PyarrowWriteToDatasetOnALocalFolderPutsNullsInTheHiveDefault) {
+  const fs::path out = cloud_.path() / "local" / "ds";
+  OneBlock("local_ds", R"(
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+@data_loader
+def load(*args, **kwargs):
+    df = pd.DataFrame({'k': ['a', 'b', None, 'a'], 'v': [1, 2, 3, 4]})
+    pq.write_to_dataset(pa.Table.from_pandas(df), root_path=')" +
+                           out.string() + R"(', partition_cols=['k'])
+    return {}
+)");
+  ProcessResult r = Run("local_ds");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::set<std::string> folders;
+  for (const auto& d : fs::directory_iterator(out)) folders.insert(d.path().filename().string());
+  EXPECT_EQ(folders, (std::set<std::string>{"k=a", "k=b", "k=__HIVE_DEFAULT_PARTITION__"}));
 }
 
 // -- the pyarrow stand-in ---------------------------------------------------------------------
