@@ -277,10 +277,12 @@ json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
   const std::string format = Format(args);
   const std::string uri = scheme + "://" + bucket + "/" + key;
   std::vector<cn::ObjectInfo> objects;
+  bool dataset = false;
   if (std::optional<cn::ObjectInfo> info = store->Stat(bucket, key)) {
     objects.push_back(*info);
   } else if (args.value("dataset_ok", false)) {
     // pq.read_table of a dataset: every Parquet object under the prefix (Hive folders).
+    dataset = true;
     for (auto& o : store->List(bucket, key + "/"))
       if (o.key.ends_with(".parquet")) objects.push_back(o);
   }
@@ -292,18 +294,19 @@ json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
   }
   TempFolder tmp(store->StagingDir());
   std::string files;
-  for (size_t i = 0; i < objects.size(); ++i) {
-    const std::string rel = objects[i].key.substr(objects.size() > 1 ? key.size() + 1 : 0);
-    fs::path dest = objects.size() > 1 ? tmp.path() / rel : tmp.path() / ("object." + format);
+  for (const auto& object : objects) {
+    // A dataset keeps its col=value/ folders, which DuckDB reads back as columns.
+    const fs::path dest = dataset ? tmp.path() / object.key.substr(key.size() + 1)
+                                  : tmp.path() / ("object." + format);
     fs::create_directories(dest.parent_path());
-    store->Download(bucket, objects[i].key, dest);
+    store->Download(bucket, object.key, dest);
     files += (files.empty() ? "" : ", ") + QuoteLiteral(dest.string());
   }
   files = "[" + files + "]";
   json dtypes = json::object(), index = nullptr;
   std::string reader = Reader(format, files);
   if (format == "parquet") {
-    if (objects.size() > 1) reader = "read_parquet(" + files + ", hive_partitioning = true)";
+    if (dataset) reader = "read_parquet(" + files + ", hive_partitioning = true)";
     data::Result meta = duck_.Query("SELECT decode(value) FROM parquet_kv_metadata(" + files +
                                     ") WHERE decode(key) = 'pandas' LIMIT 1");
     if (meta.row_count() > 0) {
