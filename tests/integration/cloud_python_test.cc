@@ -218,9 +218,11 @@ def load(*args, **kwargs):
 
 TEST_F(CloudPythonTest, S3ExportThenLoadRoundTripsAndMissingKeyRaisesNamingIt) {
   OneBlock("s3_trip", R"(
+import os
 import pandas as pd
 from mage_ai.io.config import ConfigFileLoader
 from mage_ai.io.s3 import S3
+from mage_ai.settings.repo import get_repo_path
 
 @data_loader
 def load(*args, **kwargs):
@@ -230,9 +232,10 @@ def load(*args, **kwargs):
     back = s3.load('bucket-s', 'data/part.parquet')
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
     print('S3 ROUND TRIP OK', len(back), s3.exists('bucket-s', 'data/'))
-    with open('raw.csv', 'w') as f:
+    raw = os.path.join(get_repo_path(), 'raw.csv')
+    with open(raw, 'w') as f:
         f.write('a,b\n9,q\n')
-    s3.export('raw.csv', 'bucket-s', 'raw/as-is.csv')
+    s3.export(raw, 'bucket-s', 'raw/as-is.csv')
     try:
         s3.load('bucket-s', 'data/missing.parquet')
     except Exception as e:

@@ -368,8 +368,6 @@ json CloudCalls::Export(const json& args, std::vector<python::UniqueFd>& fds) {
       options.pandas_metadata = PandasMetadata(frame, {}, Text(args, "pandas_version"));
       if (std::string c = Text(args, "compression"); !c.empty() && c != "snappy")
         options.copy_options = "COMPRESSION " + (c == "None" ? std::string("uncompressed") : c);
-    } else if (options.format == "csv") {
-      options.copy_options = "HEADER true";
     }
     options.cancelled = upload.cancelled;
     cn::DatasetResult result =
