@@ -198,6 +198,30 @@ def load(*args, **kwargs):
   EXPECT_TRUE(fs::is_regular_file(Object("bucket-a", "t/frame.parquet")));
 }
 
+TEST_F(CloudPythonTest, UploadedGzipCsvLoadsWithItsCompressionDetected) {
+  const fs::path sample = TestDataDir() / "yellow_tripdata_2021-01.sample.csv.gz";
+  OneBlock("gz", R"(
+from mage_ai.io.config import ConfigFileLoader
+from mage_ai.io.google_cloud_storage import GoogleCloudStorage
+
+@data_loader
+def load(*args, **kwargs):
+    gcs = GoogleCloudStorage.with_config(ConfigFileLoader(profile='default'))
+    gcs.export(')" + sample.string() +
+                     R"(', 'bucket-a', 'raw/yellow.csv.gz')
+    df = gcs.load('bucket-a', 'raw/yellow.csv.gz')
+    print('ROWS', len(df), list(df.columns)[:2])
+    return {}
+)");
+  ProcessResult r = Run("gz");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadFile(Object("bucket-a", "raw/yellow.csv.gz")), sample_);
+  EXPECT_THAT(Log("gz", "gz"), HasSubstr("ROWS " +
+                                         KilnProject::Value("SELECT count(*) FROM read_csv('" +
+                                                            sample.string() + "')") +
+                                         " ['VendorID', 'tpep_pickup_datetime']"));
+}
+
 TEST_F(CloudPythonTest, MissingGcsObjectLoadsAsEmptyDataFrame) {
   fs::create_directories(cloud_.path() / "bucket-a");
   OneBlock("missing", R"(

@@ -201,6 +201,15 @@ std::string ParquetRelation(const std::string& relation, const python::FrameInfo
                           : "(SELECT * REPLACE (" + replaced + ") FROM " + relation + ")";
 }
 
+//! The local name of a downloaded object: its key's last name when it ends in the format's
+//! extension (".csv.gz" keeps DuckDB's compression detection), else "object.<format>".
+std::string SingleObjectName(const std::string& key, const std::string& format) {
+  const std::string name = fs::path(key).filename().string();
+  if (name.ends_with("." + format) || name.find("." + format + ".") != std::string::npos)
+    return name;
+  return "object." + format;
+}
+
 //! "bucket/some/prefix" (or a gs:// / s3:// URI) split at the first '/'; trailing '/' dropped.
 std::pair<std::string, std::string> SplitRoot(std::string root) {
   if (auto p = root.find("://"); p != std::string::npos) root = root.substr(p + 3);
@@ -297,7 +306,7 @@ json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
   for (const auto& object : objects) {
     // A dataset keeps its col=value/ folders, which DuckDB reads back as columns.
     const fs::path dest = dataset ? tmp.path() / object.key.substr(key.size() + 1)
-                                  : tmp.path() / ("object." + format);
+                                  : tmp.path() / SingleObjectName(key, format);
     fs::create_directories(dest.parent_path());
     store->Download(bucket, object.key, dest);
     files += (files.empty() ? "" : ", ") + QuoteLiteral(dest.string());
