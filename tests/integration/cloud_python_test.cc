@@ -459,6 +459,10 @@ def load(*args, **kwargs):
   ProcessResult r = Run("real");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(Log("real", "real"), HasSubstr("PYARROW 0.1.0+project"));
+  // It bypasses Kiln's stores, so the local-cloud switch does not cover it: said once.
+  EXPECT_THAT(r.out + r.err, HasSubstr("this block uses pyarrow 0.1.0+project (" +
+                                       (project_.root() / "pyarrow" / "__init__.py").string() +
+                                       "), not Kiln's stand-in"));
 }
 
 }  // namespace

@@ -24,9 +24,11 @@ class CloudCalls {
              std::vector<std::string>& destinations);
 
   //! Serves `method` (prefix "objects."): load, export, exists, write_dataset, write_file,
-  //! read_table, missing_credentials. `fds` are the frames sent with the call; frames of the
-  //! reply go to `out`. Throws (ObjectStoreError, ConfigError, DuckDbError, kiln::Error) with a
-  //! one-line reason naming the object; RunnerCalls turns it into the call's error.
+  //! read_table; missing_credentials (with_config found no key: a warning in local mode, else
+  //! the error naming the keys and the switch); real_pyarrow (the block imported a real pyarrow:
+  //! a warning in local mode). `fds` are the frames sent with the call; frames of the reply go
+  //! to `out`. Throws (ObjectStoreError, ConfigError, DuckDbError, kiln::Error) with a one-line
+  //! reason naming the object; RunnerCalls turns it into the call's error.
   nlohmann::json Dispatch(const std::string& method, const nlohmann::json& args,
                           std::vector<python::UniqueFd>& fds, std::vector<python::UniqueFd>& out);
 
