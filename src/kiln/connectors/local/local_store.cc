@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace kiln::connectors {
@@ -116,6 +117,14 @@ LocalObjectStore::LocalObjectStore(fs::path root, std::string scheme)
   if (ec) {
     throw ObjectStoreError(Kind::kOther, "local object store " + root_.string() +
                                              ": cannot create it: " + ec.message());
+  }
+  // What a killed process left mid-write: never visible under a key, removed after a day (a
+  // write of another process may still be going on in a younger one).
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (auto it = fs::directory_iterator(root_ / kTempDir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::error_code ignored;
+    if (it->last_write_time(ignored) < cutoff && !ignored) fs::remove_all(it->path(), ignored);
   }
 }
 

@@ -12,7 +12,8 @@ namespace kiln::connectors {
 
 class LocalObjectStore : public ObjectStore {
  public:
-  //! `root` holds one folder per bucket; it is created when missing. `scheme` is what the store
+  //! `root` holds one folder per bucket; it is created when missing. Temporary files older than
+  //! 24 h (left by a killed process) are removed. `scheme` is what the store
   //! stands in for ("gs", "s3") or "file". Throws ObjectStoreError when `root` cannot be made.
   LocalObjectStore(std::filesystem::path root, std::string scheme);
 

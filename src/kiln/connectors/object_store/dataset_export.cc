@@ -28,31 +28,6 @@ std::string ContentType(const std::string& format) {
   return "application/octet-stream";
 }
 
-//! A fresh folder under `parent`, removed with everything in it when the guard goes.
-class StagingFolder {
- public:
-  explicit StagingFolder(const fs::path& parent) {
-    std::error_code ec;
-    fs::create_directories(parent, ec);
-    std::string pattern = (parent / "dataset-XXXXXX").string();
-    if (ec || ::mkdtemp(pattern.data()) == nullptr) {
-      throw ObjectStoreError(Kind::kOther, "cannot create a staging folder in " + parent.string() +
-                                               (ec ? ": " + ec.message() : ""));
-    }
-    path_ = pattern;
-  }
-  ~StagingFolder() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  StagingFolder(const StagingFolder&) = delete;
-  StagingFolder& operator=(const StagingFolder&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 std::string CopyStatement(const std::string& relation_sql, const fs::path& target,
                           const DatasetOptions& o) {
   std::string options;
@@ -174,7 +149,73 @@ void RemoveSuperseded(ObjectStore& store, const std::string& bucket, const std::
   }
 }
 
+void CheckNothingExists(ObjectStore& store, const std::string& bucket, const std::string& root) {
+  std::vector<ObjectInfo> existing;
+  try {
+    existing = store.List(bucket, root);
+  } catch (const ObjectStoreError& e) {
+    if (e.kind() != Kind::kNoSuchBucket) throw;
+  }
+  if (!existing.empty()) {
+    throw ObjectStoreError(Kind::kOther, "write " + Uri(store, bucket, root) +
+                                             " failed: objects exist there already (" +
+                                             existing.front().key + ", ...)");
+  }
+}
+
 }  // namespace
+
+StagingFolder::StagingFolder(const ObjectStore& store, const fs::path& parent) {
+  fs::path dir = parent;
+  if (dir.empty()) dir = store.StagingDir();
+  if (dir.empty()) dir = fs::temp_directory_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string pattern = (dir / "dataset-XXXXXX").string();
+  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
+    throw ObjectStoreError(Kind::kOther, "cannot create a staging folder in " + dir.string() +
+                                             (ec ? ": " + ec.message() : ""));
+  }
+  path_ = pattern;
+}
+
+StagingFolder::~StagingFolder() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::vector<ObjectInfo> PublishStaged(ObjectStore& store, const std::string& bucket,
+                                      const std::string& prefix, const fs::path& staged,
+                                      const DatasetOptions& options) {
+  if (!fs::exists(staged)) return {};  // a partitioned COPY of no rows writes nothing
+  const bool folder = fs::is_directory(staged);
+  if (!folder && prefix.empty()) {
+    throw ObjectStoreError(Kind::kOther, "write " + std::string(store.scheme()) + "://" + bucket +
+                                             " failed: no object key given");
+  }
+  const std::string root =
+      !folder || prefix.empty() || prefix.back() == '/' ? prefix : prefix + "/";
+  if (options.existing == DatasetOptions::Existing::kError) CheckNothingExists(store, bucket, root);
+  std::vector<StagedFile> files;
+  if (folder) {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(staged, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      files.push_back({it->path(), KeyOf(prefix, fs::relative(it->path(), staged), options)});
+    }
+    if (ec) {
+      throw ObjectStoreError(Kind::kOther, "cannot list " + staged.string() + ": " + ec.message());
+    }
+  } else {
+    files.push_back({staged, prefix});
+  }
+  std::sort(files.begin(), files.end(),
+            [](const StagedFile& a, const StagedFile& b) { return a.key < b.key; });
+  std::vector<ObjectInfo> objects = UploadAll(store, bucket, files, options);
+  RemoveSuperseded(store, bucket, prefix, objects, options);
+  return objects;
+}
 
 DatasetResult ExportDataset(data::Connection& duck, const std::string& relation_sql,
                             ObjectStore& store, const std::string& bucket,
@@ -185,48 +226,22 @@ DatasetResult ExportDataset(data::Connection& duck, const std::string& relation_
                                              " failed: no object key given");
   }
   if (options.existing == DatasetOptions::Existing::kError) {
-    const std::string root =
-        !partitioned || prefix.empty() || prefix.back() == '/' ? prefix : prefix + "/";
-    std::vector<ObjectInfo> existing;
-    try {
-      existing = store.List(bucket, root);
-    } catch (const ObjectStoreError& e) {
-      if (e.kind() != Kind::kNoSuchBucket) throw;
-    }
-    if (!existing.empty()) {
-      throw ObjectStoreError(Kind::kOther, "write " + Uri(store, bucket, root) +
-                                               " failed: objects exist there already (" +
-                                               existing.front().key + ", ...)");
-    }
+    CheckNothingExists(
+        store, bucket,
+        !partitioned || prefix.empty() || prefix.back() == '/' ? prefix : prefix + "/");
   }
-  fs::path staging_parent = options.staging_dir;
-  if (staging_parent.empty()) staging_parent = store.StagingDir();
-  if (staging_parent.empty()) staging_parent = fs::temp_directory_path();
-  StagingFolder staging(staging_parent);
-
-  const fs::path target = partitioned ? staging.path() / "dataset" : staging.path() / "object";
+  StagingFolder staging(store, options.staging_dir);
+  const fs::path target = staging.path() / (partitioned ? "dataset" : "object");
   DatasetResult result;
   {
     data::Result copied = duck.Query(CopyStatement(relation_sql, target, options));
     result.rows = static_cast<uint64_t>(copied.GetInt64(0, 0));
   }
-  std::vector<StagedFile> files;
-  if (partitioned) {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(target, ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
-      files.push_back({it->path(), KeyOf(prefix, fs::relative(it->path(), target), options)});
-    }
-    if (ec)
-      throw ObjectStoreError(Kind::kOther, "cannot list " + target.string() + ": " + ec.message());
-  } else {
-    files.push_back({target, prefix});
-  }
-  std::sort(files.begin(), files.end(),
-            [](const StagedFile& a, const StagedFile& b) { return a.key < b.key; });
-  result.objects = UploadAll(store, bucket, files, options);
-  RemoveSuperseded(store, bucket, prefix, result.objects, options);
+  DatasetOptions publish = options;
+  publish.existing = options.existing == DatasetOptions::Existing::kError
+                         ? DatasetOptions::Existing::kOverwriteOrIgnore  // checked above
+                         : options.existing;
+  result.objects = PublishStaged(store, bucket, prefix, target, publish);
   return result;
 }
 

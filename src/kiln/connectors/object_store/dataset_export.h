@@ -51,6 +51,30 @@ struct DatasetResult {
   std::vector<ObjectInfo> objects;  //!< every object written, in key order
 };
 
+//! A fresh folder for files to upload: under `parent` when not empty, else the store's staging
+//! folder when it has one, else the system temp folder. Removed with its content by the
+//! destructor. Throws ObjectStoreError when it cannot be made.
+class StagingFolder {
+ public:
+  StagingFolder(const ObjectStore& store, const std::filesystem::path& parent);
+  ~StagingFolder();
+  StagingFolder(const StagingFolder&) = delete;
+  StagingFolder& operator=(const StagingFolder&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+//! Publishes what DuckDB wrote at `staged`: a file becomes the object `prefix`; a folder's
+//! files become `prefix`/<relative path> (NULL partition folders renamed as `options` says).
+//! Uploads, failure clean-up and `options.existing` as ExportDataset (kError is checked here,
+//! before anything is uploaded). Returns the objects written, in key order.
+std::vector<ObjectInfo> PublishStaged(ObjectStore& store, const std::string& bucket,
+                                      const std::string& prefix,
+                                      const std::filesystem::path& staged,
+                                      const DatasetOptions& options);
+
 //! Runs COPY (SELECT * FROM <relation_sql>) TO <staging> (FORMAT .., PARTITION_BY (..),
 //! FILENAME_PATTERN ..) on `duck`, then uploads every file to `prefix`/<relative path> in
 //! `bucket`, `parallel_uploads` at a time. On failure or cancellation the uploads in flight are
