@@ -1,11 +1,7 @@
 #include "kiln/blocks/python/cloud_calls.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <charconv>
 #include <filesystem>
-#include <random>
 #include <set>
 
 #include "kiln/common/names.h"
@@ -73,31 +69,6 @@ cn::ObjectStoreAuth AuthFor(const std::string& scheme, const json& auth) {
   }
   return std::monostate{};
 }
-
-//! A fresh folder under `base` (the store's staging folder, else the system's), removed with
-//! everything in it when this goes out of scope.
-class TempFolder {
- public:
-  explicit TempFolder(const fs::path& base) {
-    static std::atomic<uint64_t> counter{0};
-    std::random_device random;
-    const fs::path parent = base.empty() ? fs::temp_directory_path() : base;
-    fs::create_directories(parent);
-    path_ = parent / ("kiln-py-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-                      "-" + std::to_string(random()));
-    fs::create_directory(path_);
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string Format(const json& args) {
   std::string format = Text(args, "format", "parquet");
@@ -310,7 +281,7 @@ json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
         cn::ObjectStoreError::Kind::kNoSuchObject,
         "download " + uri + " failed: no object '" + key + "' in bucket '" + bucket + "'");
   }
-  TempFolder tmp(store->StagingDir());
+  cn::StagingFolder tmp(*store, {});
   std::string files;
   for (const auto& object : objects) {
     // A dataset keeps its col=value/ folders, which DuckDB reads back as columns.
