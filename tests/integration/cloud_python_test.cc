@@ -164,6 +164,7 @@ TEST_F(CloudPythonTest, GcsExportThenLoadRoundTripsRowsDtypesAndIndex) {
   OneBlock("round_trip", R"(
 import datetime
 import pandas as pd
+from mage_ai.io.base import FileFormat
 from mage_ai.io.config import ConfigFileLoader
 from mage_ai.io.google_cloud_storage import GoogleCloudStorage
 
@@ -187,6 +188,13 @@ def load(*args, **kwargs):
     csv = gcs.load('bucket-a', 't/frame.csv')
     print('CSV COLUMNS', list(csv.columns), len(csv))
     print('EXISTS', gcs.exists('bucket-a', 't/frame.csv'), gcs.exists('bucket-a', 't/frame'))
+    gcs.export(df, 'bucket-a', 't/frame.data', format=FileFormat.JSON)
+    js = gcs.load('bucket-a', 't/frame.data', format='json')
+    print('JSON', len(js), list(js['s']))
+    try:
+        gcs.export(df, 'bucket-a', 't/frame.xlsx')
+    except ValueError as e:
+        print('XLSX', e)
     return back
 )");
   ProcessResult r = Run("round_trip");
@@ -195,6 +203,8 @@ def load(*args, **kwargs):
   EXPECT_THAT(log, HasSubstr("PARQUET ROUND TRIP OK trip [10, 20, 30]"));
   EXPECT_THAT(log, HasSubstr("CSV COLUMNS ['trip', 'n', 'x', 's', 'flag', 'when', 'day'] 3"));
   EXPECT_THAT(log, HasSubstr("EXISTS True False"));
+  EXPECT_THAT(log, HasSubstr("JSON 3 ['a', None, 'c']"));
+  EXPECT_THAT(log, HasSubstr("XLSX format 'xlsx' of 't/frame.xlsx' is not supported by Kiln"));
   EXPECT_TRUE(fs::is_regular_file(Object("bucket-a", "t/frame.parquet")));
 }
 
