@@ -99,6 +99,7 @@ RunnerCalls::Reply RunnerCalls::Handle(const json& call, std::vector<python::Uni
 
 json RunnerCalls::Dispatch(const std::string& method, const json& args,
                            std::vector<python::UniqueFd>& fds, std::vector<python::UniqueFd>& out) {
+  if (method.starts_with("objects.")) return cloud_.Dispatch(method, args, fds, out);
   // -- io_config.yaml ---------------------------------------------------------------------
   if (method == "io_config.profile") {
     fs::path path = Text(args, "path", (inv_.project.root() / "io_config.yaml").string());

@@ -1,9 +1,13 @@
 #include "kiln/connectors/cloud/open.h"
 
 #include <charconv>
+#include <cstdlib>
+
+#include <fmt/core.h>
 
 #include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
+#include "kiln/connectors/s3/s3_store.h"
 
 namespace kiln::connectors {
 
@@ -50,6 +54,22 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
                                           services.google_tokens, services.http);
 }
 
+//! S3 with the profile's settings (none: boto3's fallbacks alone), completed from the process
+//! environment and ~/.aws/credentials as boto3 does.
+std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth) {
+  if (std::holds_alternative<GoogleAuth>(auth)) {
+    throw config::ConfigError("s3:// needs AWS settings (AWS_ACCESS_KEY_ID, ...), not Google's");
+  }
+  const S3Settings* settings = std::get_if<S3Settings>(&auth);
+  const char* home = std::getenv("HOME");
+  HttpOptions http;
+  http.log = [](const std::string& line) { fmt::print(stderr, "kiln: {}\n", line); };
+  return std::make_unique<S3ObjectStore>(
+      ResolveS3Settings(settings ? *settings : S3Settings{}, Environment::FromProcess(),
+                        home ? home : ""),
+      std::move(http));
+}
+
 }  // namespace
 
 std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const ObjectStoreAuth& auth,
@@ -62,11 +82,8 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
   if (services.mode.local()) {
     return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
   }
-  if (scheme == "gs") return OpenGcsStore(auth, services);
-  // The S3 store is being built (issue 6); until then only the local stand-in serves.
-  throw config::ConfigError(std::string(scheme) +
-                            ":// is only served by the local stand-in in this build: run with "
-                            "--local-cloud DIR / KILN_LOCAL_CLOUD=DIR");
+  if (scheme == "s3") return OpenS3Store(auth);
+  return OpenGcsStore(auth, services);
 }
 
 GoogleAuth GoogleAuthForProfile(const config::IoProfile& profile, const CloudServices& services,
