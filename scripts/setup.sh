@@ -3,7 +3,9 @@
 #   1. the Debian packages listed below (only the missing ones; apt-get update only when needed);
 #   2. DuckDB 1.4.4: libduckdb.so from the npm package @duckdb/node-bindings-linux-x64@1.4.4-r.4
 #      and duckdb.h from the duckdb@1.4.4 npm tarball, both checked against pinned SHA-256 sums
-#      and cached outside the build tree in $KILN_CACHE_DIR (default ~/.cache/kiln).
+#      and cached outside the build tree in $KILN_CACHE_DIR (default ~/.cache/kiln);
+#   3. s3rver 3.7.1, the S3 server the S3 integration tests run on loopback, with `npm ci` from
+#      tests/support/s3rver/package-lock.json into $KILN_CACHE_DIR/s3rver-3.7.1.
 # Prints the DuckDB folder (holding include/duckdb.h and lib/libduckdb.so) as its last line.
 #
 # usage: scripts/setup.sh [--no-apt]
@@ -16,13 +18,15 @@ BINDINGS_SHA256="732fac4dc6b8f198870b9c4bb6ddf13544466daca00ad28ba2f1d80de5d7aa4
 HEADER_PKG="duckdb@1.4.4"
 HEADER_TGZ="duckdb-1.4.4.tgz"
 HEADER_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
+S3RVER_VERSION=3.7.1
+S3RVER_PIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/support/s3rver"
 
 # Build tools and libraries (Debian 12 names). Keep sorted; docs/development.md explains each.
 APT_PACKAGES=(
   build-essential ca-certificates clang-format cmake g++ gzip libcli11-dev libcpp-httplib-dev
-  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libspdlog-dev libsqlite3-dev libssl-dev
+  libcurl4-openssl-dev libfmt-dev libgmock-dev libgtest-dev libpq-dev libpugixml-dev libspdlog-dev libsqlite3-dev libssl-dev
   libyaml-cpp-dev make nlohmann-json3-dev nodejs npm pkg-config postgresql postgresql-client
-  pybind11-dev python3 python3-dev python3-numpy python3-pandas python3-psycopg2 python3-requests
+  pybind11-dev python3 python3-botocore python3-dev python3-numpy python3-pandas python3-psycopg2 python3-requests
   zlib1g-dev
 )
 
@@ -87,8 +91,31 @@ install_duckdb() {
   echo "$dest"
 }
 
+# s3rver for the S3 tests (tests/support/s3rver_server.h): `npm ci` of the pinned lock file into
+# a staging folder, renamed into place when complete. Reinstalled when the pin files change.
+install_s3rver() {
+  local cache=${KILN_CACHE_DIR:-$HOME/.cache/kiln}
+  local dest="$cache/s3rver-$S3RVER_VERSION"
+  local pin
+  pin=$(cat "$S3RVER_PIN_DIR/package.json" "$S3RVER_PIN_DIR/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [[ -f "$dest/.complete" ]] && [[ "$(cat "$dest/.complete")" == "$pin" ]]; then return 0; fi
+  mkdir -p "$cache"
+  local stage
+  stage=$(mktemp -d "$cache/.s3rver.XXXXXX")
+  cp "$S3RVER_PIN_DIR/package.json" "$S3RVER_PIN_DIR/package-lock.json" "$stage/"
+  log "installing s3rver $S3RVER_VERSION from the npm registry"
+  if ! npm ci --prefix "$stage" --no-audit --no-fund --loglevel=error >/dev/null; then
+    rm -rf "$stage"; log "npm ci of s3rver $S3RVER_VERSION failed"; exit 1
+  fi
+  echo "$pin" >"$stage/.complete"
+  rm -rf "$dest"
+  mv "$stage" "$dest"
+  log "s3rver $S3RVER_VERSION ready in $dest"
+}
+
 main() {
   if [[ "${1:-}" != "--no-apt" ]]; then install_apt_packages; fi
+  install_s3rver
   install_duckdb
 }
 main "$@"

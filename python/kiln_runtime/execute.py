@@ -206,6 +206,14 @@ def _one_line(error):
     return "%s: %s" % (type(error).__name__, text[0] if text else "")
 
 
+def _check_pyarrow(session):
+    """A real pyarrow (a venv's) bypasses Kiln's stores: the runner warns under --local-cloud."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and getattr(pa, "__version__", None) != "0.0.0+kiln":
+        session.call("objects.real_pyarrow", {"version": str(getattr(pa, "__version__", "?")),
+                                              "file": str(getattr(pa, "__file__", ""))})
+
+
 def run_block(session, start):
     block = start["block"]
     try:
@@ -219,6 +227,7 @@ def run_block(session, start):
             namespace[uuid] = value
             namespace["df_%d" % (position + 1)] = value
         exec(compile(source, filename, "exec"), namespace)
+        _check_pyarrow(session)
 
         if not collector.functions:
             raise BlockFailure(

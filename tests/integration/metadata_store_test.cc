@@ -215,15 +215,19 @@ TEST_P(MetadataStoreTest, RunsAreListedNewestFirstWithFiltersAndCounted) {
   EXPECT_EQ(store_->CountPipelineRuns(RunFilter{}), 3);
 }
 
-TEST_P(MetadataStoreTest, RunningRunsWithoutARecentHeartbeatAreStale) {
+TEST_P(MetadataStoreTest, HeartbeatsAreKeptOnTheRunningRuns) {
   PipelineRun alive = NewRun("etl", 1);
   PipelineRun dead = NewRun("etl", 2);
   store_->TransitionPipelineRun(alive.id, {"initial"}, "running", At(5, 0, 0));
   store_->TransitionPipelineRun(dead.id, {"initial"}, "running", At(5, 0, 0));
   store_->Heartbeat({alive.id}, At(5, 0, 10));
-  std::vector<PipelineRun> stale = store_->StaleRunningRuns(At(5, 0, 5));
-  ASSERT_EQ(stale.size(), 1u);
-  EXPECT_EQ(stale[0].id, dead.id);
+  std::vector<PipelineRun> running = store_->RunningRuns();
+  ASSERT_EQ(running.size(), 2u);
+  for (const PipelineRun& run : running) {
+    ASSERT_TRUE(run.heartbeat_at.has_value()) << run.id;
+    EXPECT_EQ(run.heartbeat_at->utc_micros() == At(5, 0, 10).utc_micros(), run.id == alive.id)
+        << run.id;
+  }
 }
 
 TEST_P(MetadataStoreTest, BackfillsAreStoredAndValidated) {

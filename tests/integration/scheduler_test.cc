@@ -208,7 +208,7 @@ TEST_F(SchedulerTest, StaleRunningRunIsResumedToTheEndOnce) {
   runner.WaitAll();
   EXPECT_THAT(runner.ids(), ElementsAre(id));
   EXPECT_EQ(p_.StatusOf(id), "completed");
-  EXPECT_THAT(Messages(), HasSubstr("was left running by a process that stopped"));
+  EXPECT_THAT(Messages(), HasSubstr("left running by a process that stopped"));
 }
 
 TEST_F(SchedulerTest, ALauncherThatThrowsFailsTheRun) {

@@ -183,6 +183,21 @@ TEST_F(HttpClientTest, RefusedConnectionIsARetryableTransportErrorNamingTheHost)
             "cannot connect to 127.0.0.1:" + std::to_string(port_) + ": Connection refused");
 }
 
+TEST_F(HttpClientTest, CancelledRequestStopsPromptly) {
+  server_.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(2s);
+    res.set_content("late", "text/plain");
+  });
+  Start();
+  const auto started = std::chrono::steady_clock::now();
+  HttpRequest request("GET", Url("/slow"));
+  request.cancelled = [&] { return std::chrono::steady_clock::now() - started > 100ms; };
+  HttpResponse response = SendHttp(request);
+  EXPECT_EQ(response.transport_error, "cancelled");
+  EXPECT_FALSE(response.retryable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+}
+
 TEST_F(HttpClientTest, AShortFileRangeThrowsNamingTheFile) {
   server_.Put("/x", [](const httplib::Request&, httplib::Response&) {});
   Start();

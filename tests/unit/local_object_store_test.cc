@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
+
 #include "kiln/common/files.h"
 #include "kiln/connectors/local/local_store.h"
 #include "support/temp_dir.h"
@@ -111,6 +114,19 @@ TEST_F(LocalObjectStoreTest, UploadCopiesAFileAllOrNothing) {
   cancelled.cancelled = [] { return true; };
   EXPECT_THROW(store_.Upload(source, "b", "never.parquet", cancelled), ObjectStoreError);
   EXPECT_FALSE(store_.Stat("b", "never.parquet"));
+}
+
+TEST(LocalObjectStoreStaleTest, TemporaryFilesOfAKilledWriterAreRemovedAfterADay) {
+  kiln::testing::TempDir dir;
+  const std::filesystem::path tmp = dir.path() / ".kiln-tmp";
+  std::filesystem::create_directories(tmp);
+  std::ofstream(tmp / "object-old") << "half an object";
+  std::ofstream(tmp / "object-new") << "a write going on";
+  std::filesystem::last_write_time(
+      tmp / "object-old", std::filesystem::file_time_type::clock::now() - std::chrono::hours(25));
+  LocalObjectStore store(dir.path(), "gs");
+  EXPECT_FALSE(std::filesystem::exists(tmp / "object-old"));
+  EXPECT_TRUE(std::filesystem::exists(tmp / "object-new"));
 }
 
 TEST(ObjectUriTest, ParsesGcsS3AndFileUrisAndRefusesOthers) {

@@ -1,5 +1,7 @@
 """What every Mage IO connector shares (mage_ai/io/base.py)."""
 
+from enum import Enum
+
 QUERY_ROW_LIMIT = 10_000_000
 
 
@@ -7,6 +9,16 @@ class ExportWritePolicy:
     APPEND = "append"
     FAIL = "fail"
     REPLACE = "replace"
+
+
+class FileFormat(str, Enum):
+    """Formats of files and objects; Kiln reads and writes csv, json and parquet."""
+    CSV = "csv"
+    JSON = "json"
+    PARQUET = "parquet"
+    HDF5 = "hdf5"
+    XML = "xml"
+    XLSX = "xlsx"
 
 
 class DataSource:

@@ -9,7 +9,6 @@
 #include "kiln/cli/paths.h"
 #include "kiln/cli/signals.h"
 #include "kiln/data/output_store.h"
-#include "kiln/orchestration/run_owner.h"
 #include "kiln/orchestration/run_service.h"
 #include "kiln/orchestration/scheduler.h"
 #include "kiln/project/project.h"
@@ -82,13 +81,6 @@ int StartCommand(const StartArgs& args) {
                            .on_runs_waiting = [&scheduler] { scheduler.Wake(); },
                            .on_trigger_changed = [&scheduler] { scheduler.Wake(); }});
     const int port = api.Bind(args.host, args.port);
-    // Runs a dead process left "running" (kill -9, a crash, a reboot) go on here.
-    for (const store::PipelineRun& run :
-         orchestration::OrphanedRuns(*metadata, DateTime::NowUtcPrecise())) {
-      fmt::print(stderr, "kiln: resuming pipeline run {} of {} (its process is gone)\n", run.id,
-                 run.pipeline_uuid);
-      runs.Launch(run.id);
-    }
     fmt::print(stderr, "Kiln serving project {} at http://{}:{}\n  metadata store: {}\n",
                project.root().string(), args.host, port, metadata->Describe());
     fmt::print(stderr,

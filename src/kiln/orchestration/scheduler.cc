@@ -8,6 +8,7 @@
 #include "kiln/orchestration/error.h"
 #include "kiln/orchestration/run_cancel.h"
 #include "kiln/orchestration/run_limits.h"
+#include "kiln/orchestration/run_owner.h"
 #include "kiln/orchestration/schedule_interval.h"
 #include "kiln/orchestration/stored_run.h"
 #include "kiln/project/error.h"
@@ -137,14 +138,13 @@ class Scheduler::Pass {
   }
 
   void ResumeStaleRuns() {
-    const DateTime before = now_.AddMicros(-std::chrono::microseconds(kStaleAfter).count());
-    for (const store::PipelineRun& run : store_.StaleRunningRuns(before)) {
+    // A dead process of this host is known at once; another host's only by its heartbeat.
+    for (const store::PipelineRun& run : OrphanedRuns(store_, now_)) {
       if (s_.launched_.count(run.id) > 0 || pipelines_.count(run.pipeline_uuid) == 0) continue;
       s_.Report(LogLevel::kWarning,
-                RunName(run.id) + " of pipeline '" + run.pipeline_uuid +
-                    "' was left running by a process that stopped (last heartbeat " +
-                    (run.heartbeat_at ? run.heartbeat_at->ToString() : std::string("never")) +
-                    "): resuming it");
+                "resuming " + RunName(run.id) + " of pipeline '" + run.pipeline_uuid +
+                    "', left running by a process that stopped (last heartbeat " +
+                    (run.heartbeat_at ? run.heartbeat_at->ToString() : std::string("never")) + ")");
       Launch(run.id, /*initial=*/false);
     }
   }

@@ -241,11 +241,14 @@ std::string Host::State::Reap() {
 void Host::State::Handshake() {
   nlohmann::json sys_path = nlohmann::json::array();
   for (const auto& p : options.sys_path) sys_path.push_back(p.string());
+  nlohmann::json fallback_path = nlohmann::json::array();
+  for (const auto& p : options.fallback_path) fallback_path.push_back(p.string());
   nlohmann::json hello = {
       {"op", "hello"},
       {"sys_path", sys_path},
       {"venv", options.venv ? nlohmann::json(options.venv->string()) : nlohmann::json(nullptr)},
       {"preload", options.preload},
+      {"fallback_path", fallback_path},
       {"env", options.env}};
   try {
     channel->Send(hello);

@@ -7,7 +7,7 @@
 //
 // Protocol (Channel messages) between the runner and the host:
 //   runner -> host  {"op": "hello", "sys_path": [...], "venv": "..."|null, "preload": [...],
-//                    "env": {...}}
+//                    "fallback_path": [...], "env": {...}}
 //   host -> runner  {"op": "ready", "python": "3.11.2", "pid": 123} or {"op": "error", ...}
 //   runner -> host  {"op": "spawn", "id": 7, "entry": "kiln_runtime:main", "request": {...}}
 //                   with fds [child channel socket, output (stdout+stderr) pipe write end]
@@ -48,6 +48,9 @@ struct HostOptions {
   std::vector<std::filesystem::path> sys_path;  //!< prepended to sys.path, in order
   std::optional<std::filesystem::path> venv;    //!< a virtualenv of the same Python version
   std::vector<std::string> preload = {"numpy", "pandas"};  //!< modules imported once
+  //! Appended to sys.path after the preloads (stand-ins such as Kiln's pyarrow: anything
+  //! earlier on sys.path, a venv's real package included, wins; the preloads never see them).
+  std::vector<std::filesystem::path> fallback_path;
   std::map<std::string, std::string> env;  //!< the host's (and children's) environment
 };
 

@@ -533,17 +533,6 @@ std::vector<PipelineRun> MetadataStore::RunningRuns() {
   return out;
 }
 
-std::vector<PipelineRun> MetadataStore::StaleRunningRuns(DateTime before) {
-  std::lock_guard lock(mu_);
-  auto rows = db_->Query(std::string("SELECT ") + kRunColumns +
-                             " FROM pipeline_run WHERE status = 'RUNNING' AND "
-                             "(heartbeat_at IS NULL OR heartbeat_at < ?) ORDER BY id",
-                         {TimeValue(before)});
-  std::vector<PipelineRun> out;
-  for (const auto& r : rows) out.push_back(RunFrom(r));
-  return out;
-}
-
 // ---- block runs ---------------------------------------------------------------------------
 
 std::vector<BlockRun> MetadataStore::ListBlockRuns(int64_t pipeline_run_id) {

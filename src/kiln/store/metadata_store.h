@@ -82,8 +82,6 @@ class MetadataStore {
   void SetOwner(int64_t id, const std::string& owner);
   //! Every "running" run, oldest first.
   std::vector<PipelineRun> RunningRuns();
-  //! "running" runs whose heartbeat is older than `before`: their process died.
-  std::vector<PipelineRun> StaleRunningRuns(DateTime before);
 
   //! The block runs of a run, in creation order.
   std::vector<BlockRun> ListBlockRuns(int64_t pipeline_run_id);

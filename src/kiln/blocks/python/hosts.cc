@@ -40,6 +40,7 @@ python::Host& PythonHosts::For(const project::Project& project, const Environmen
   options.sys_path = {setup_.package_dir, project.root().parent_path(), project.root()};
   options.venv = venv;
   options.preload = {"numpy", "pandas", "mage_ai", "kiln_runtime"};
+  options.fallback_path = {setup_.package_dir / "shims"};  // Kiln's pyarrow stand-in
   for (const auto& [k, v] : env.vars()) options.env[k] = v;
   options.env["MAGE_RUNTIME__REPO_PATH"] = project.root().string();
   auto host = std::make_unique<python::Host>(std::move(options));

@@ -100,6 +100,7 @@ RunnerCalls::Reply RunnerCalls::Handle(const json& call, std::vector<python::Uni
 
 json RunnerCalls::Dispatch(const std::string& method, const json& args,
                            std::vector<python::UniqueFd>& fds, std::vector<python::UniqueFd>& out) {
+  if (method.starts_with("objects.")) return cloud_.Dispatch(method, args, fds, out);
   if (method.starts_with("bigquery.")) {
     if (!bigquery_) {
       bigquery_ = std::make_unique<BigQueryCalls>(

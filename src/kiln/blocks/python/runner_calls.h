@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kiln/blocks/block_runner.h"
+#include "kiln/blocks/python/cloud_calls.h"
 #include "kiln/connectors/postgres/postgres.h"
 #include "kiln/data/duckdb.h"
 #include "kiln/python/unique_fd.h"
@@ -36,8 +37,9 @@ class RunnerCalls {
 
   //! Handles one {"op": "call", "id", "method", "args"} message with its `fds`. Never throws for
   //! a failing call: the reply carries a one-line "error" the block's Python code raises as
-  //! RunnerError. Methods: bigquery.* (BigQueryCalls), io_config.profile, postgres.open / close /
-  //! execute / load / export, variables.get / get_global / set_global, file.load / file.export.
+  //! RunnerError. Methods: io_config.profile, postgres.open / close / execute / load / export,
+  //! variables.get / get_global / set_global, file.load / file.export, objects.* (CloudCalls)
+  //! and bigquery.* (BigQueryCalls).
   Reply Handle(const nlohmann::json& call, std::vector<python::UniqueFd> fds);
 
   //! Interrupts the PostgreSQL statements running for this block (thread-safe).
@@ -69,6 +71,7 @@ class RunnerCalls {
   int next_session_ = 1;
   int next_scratch_ = 0;
   std::vector<std::string> destinations_;
+  CloudCalls cloud_{inv_, duck_, destinations_};
   std::mutex cancel_mu_;
   std::unique_ptr<BigQueryCalls> bigquery_;  //!< serves "bigquery.*" (bigquery_calls.h)
 };

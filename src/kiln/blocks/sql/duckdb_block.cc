@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "kiln/blocks/sql/block_sql.h"
+#include "kiln/blocks/sql/remote_targets.h"
 #include "kiln/blocks/sql/template_context.h"
 #include "kiln/common/names.h"
 #include "kiln/common/text.h"
@@ -105,6 +106,9 @@ BlockResult RunOnDuckDb(BlockInvocation& inv) {
                                    /*check_types=*/infos[i].may_return_hugeint);
         result.rows = stored.rows;
         result.outputs.push_back(std::move(stored));
+      } else if (std::optional<RemoteCopyTarget> remote = FindRemoteCopyTarget(text)) {
+        const uint64_t rows = RunRemoteCopy(inv, *conn, text, *remote, result.destinations);
+        if (output_index < 0) result.rows = rows;
       } else {
         data::Result r = conn->Query(text);
         if (output_index < 0 && r.column_count() == 1 && r.column_name(0) == "Count" &&

@@ -21,6 +21,10 @@ struct CloudServices {
   std::string storage_emulator_host;
   //! BIGQUERY_EMULATOR_HOST: BigQuery requests go there, without Authorization ("" = none).
   std::string bigquery_emulator_host;
+  //! GOOGLE_APPLICATION_CREDENTIALS of the process ("" = unset): ADC when a block names none.
+  std::string google_application_credentials;
+  //! HOME: where gcloud keeps ADC (~/.config/gcloud/application_default_credentials.json).
+  std::string home;
   //! Objects of one dataset uploaded at once (KILN_UPLOAD_PARALLELISM, default 8).
   int upload_parallelism = 8;
   //! Google access tokens, shared by GCS and BigQuery (and by copies of these services).
@@ -29,7 +33,8 @@ struct CloudServices {
   HttpOptions http;
 };
 
-//! The services for `mode`, with the emulator hosts and KILN_UPLOAD_PARALLELISM read from `env`.
+//! The services for `mode`, with the emulator hosts, GOOGLE_APPLICATION_CREDENTIALS, HOME and
+//! KILN_UPLOAD_PARALLELISM read from `env`.
 //! Throws config::ConfigError when KILN_UPLOAD_PARALLELISM is not a number from 1 to 64.
 CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env);
 

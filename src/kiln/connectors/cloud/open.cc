@@ -3,8 +3,11 @@
 #include <charconv>
 #include <cstdlib>
 
+#include <fmt/core.h>
+
 #include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
+#include "kiln/connectors/s3/s3_store.h"
 
 namespace kiln::connectors {
 
@@ -13,6 +16,8 @@ CloudServices MakeCloudServices(config::CloudMode mode, const Environment& env) 
   services.mode = std::move(mode);
   services.storage_emulator_host = env.Get("STORAGE_EMULATOR_HOST").value_or("");
   services.bigquery_emulator_host = env.Get("BIGQUERY_EMULATOR_HOST").value_or("");
+  services.google_application_credentials = env.Get("GOOGLE_APPLICATION_CREDENTIALS").value_or("");
+  services.home = env.Get("HOME").value_or("");
   if (std::optional<std::string> text = env.Get("KILN_UPLOAD_PARALLELISM");
       text && !text->empty()) {
     int n = 0;
@@ -41,13 +46,28 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
                            "gs:// needs Google credentials (GOOGLE_SERVICE_ACC_KEY or "
                            "GOOGLE_SERVICE_ACC_KEY_FILEPATH of io_config.yaml)");
   }
-  const char* env_adc = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
-  const char* home = std::getenv("HOME");
-  GoogleCredentials credentials =
-      LoadGoogleCredentials(*google, env_adc ? std::optional<std::string>(env_adc) : std::nullopt,
-                            home ? std::filesystem::path(home) : std::filesystem::path());
+  const std::string& env_adc = services.google_application_credentials;
+  GoogleCredentials credentials = LoadGoogleCredentials(
+      *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
+      std::filesystem::path(services.home));
   return std::make_unique<GcsObjectStore>(kGcsBaseUrl, std::move(credentials),
                                           services.google_tokens, services.http);
+}
+
+//! S3 with the profile's settings (none: boto3's fallbacks alone), completed from the process
+//! environment and ~/.aws/credentials as boto3 does.
+std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth) {
+  if (std::holds_alternative<GoogleAuth>(auth)) {
+    throw config::ConfigError("s3:// needs AWS settings (AWS_ACCESS_KEY_ID, ...), not Google's");
+  }
+  const S3Settings* settings = std::get_if<S3Settings>(&auth);
+  const char* home = std::getenv("HOME");
+  HttpOptions http;
+  http.log = [](const std::string& line) { fmt::print(stderr, "kiln: {}\n", line); };
+  return std::make_unique<S3ObjectStore>(
+      ResolveS3Settings(settings ? *settings : S3Settings{}, Environment::FromProcess(),
+                        home ? home : ""),
+      std::move(http));
 }
 
 }  // namespace
@@ -62,11 +82,8 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
   if (services.mode.local()) {
     return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
   }
-  if (scheme == "gs") return OpenGcsStore(auth, services);
-  // The S3 store is being built (issue 6); until then only the local stand-in serves.
-  throw config::ConfigError(std::string(scheme) +
-                            ":// is only served by the local stand-in in this build: run with "
-                            "--local-cloud DIR / KILN_LOCAL_CLOUD=DIR");
+  if (scheme == "s3") return OpenS3Store(auth);
+  return OpenGcsStore(auth, services);
 }
 
 GoogleAuth GoogleAuthForProfile(const config::IoProfile& profile, const CloudServices& services,

@@ -1,7 +1,5 @@
 // connectors/cloud/open_warehouse.cc: OpenWarehouse (open.h), kept apart from open.cc so the
 // object-store and warehouse factories grow independently.
-#include <cstdlib>
-
 #include "kiln/connectors/bigquery/bigquery_warehouse.h"
 #include "kiln/connectors/bigquery/local_warehouse.h"
 #include "kiln/connectors/cloud/open.h"
@@ -12,12 +10,12 @@ namespace {
 
 // The credentials `auth` names (key JSON, key file or ADC); a problem with them is a
 // ConfigError that also names the switch that needs none.
-GoogleCredentials Credentials(const GoogleAuth& auth) {
-  const char* env_adc = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
-  const char* home = std::getenv("HOME");
+GoogleCredentials Credentials(const GoogleAuth& auth, const CloudServices& services) {
+  const std::string& env_adc = services.google_application_credentials;
   try {
-    return LoadGoogleCredentials(auth, env_adc ? std::optional<std::string>(env_adc) : std::nullopt,
-                                 home ? std::filesystem::path(home) : std::filesystem::path());
+    return LoadGoogleCredentials(
+        auth, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
+        std::filesystem::path(services.home));
   } catch (const CredentialsError& e) {
     throw config::ConfigError(std::string(e.what()) +
                               " (or run with --local-cloud DIR / KILN_LOCAL_CLOUD=DIR)");
@@ -42,14 +40,14 @@ std::unique_ptr<Warehouse> OpenWarehouse(const GoogleAuth& auth, const std::stri
         engine, *services.mode.local_root / "bigquery.duckdb", project);
   }
   if (!services.bigquery_emulator_host.empty()) {  // no token; a key only to name the project
-    std::string target = project.empty() ? Credentials(auth).project_id : project;
+    std::string target = project.empty() ? Credentials(auth, services).project_id : project;
     return std::make_unique<bigquery::BigQueryWarehouse>(
         std::make_unique<bigquery::Client>(bigquery::EndpointFor(services.bigquery_emulator_host),
                                            RequireProject(target), location,
                                            bigquery::Client::TokenFn{}, services.http),
         job_prefix);
   }
-  GoogleCredentials credentials = Credentials(auth);
+  GoogleCredentials credentials = Credentials(auth, services);
   std::string target = RequireProject(project.empty() ? credentials.project_id : project);
   std::shared_ptr<GoogleTokenCache> tokens = services.google_tokens;
   HttpOptions http = services.http;

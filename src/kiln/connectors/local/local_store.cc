@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace kiln::connectors {
@@ -117,6 +118,14 @@ LocalObjectStore::LocalObjectStore(fs::path root, std::string scheme)
     throw ObjectStoreError(Kind::kOther, "local object store " + root_.string() +
                                              ": cannot create it: " + ec.message());
   }
+  // What a killed process left mid-write: never visible under a key, removed after a day (a
+  // write of another process may still be going on in a younger one).
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (auto it = fs::directory_iterator(root_ / kTempDir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::error_code ignored;
+    if (it->last_write_time(ignored) < cutoff && !ignored) fs::remove_all(it->path(), ignored);
+  }
 }
 
 fs::path LocalObjectStore::BucketDir(std::string_view bucket, bool must_exist) const {
@@ -190,6 +199,49 @@ std::unique_ptr<ObjectWriter> LocalObjectStore::OpenWriter(std::string_view buck
   CheckKey(scheme_, bucket, key);
   return std::make_unique<LocalWriter>(root_ / kTempDir, dir / std::string(key), std::string(key),
                                        Uri(scheme_, bucket, key), options.cancelled);
+}
+
+ObjectInfo LocalObjectStore::Upload(const fs::path& source, std::string_view bucket,
+                                    std::string_view key, const UploadOptions& options) {
+  const fs::path dir = BucketDir(bucket, false);
+  CheckKey(scheme_, bucket, key);
+  const std::string uri = Uri(scheme_, bucket, key);
+  if (options.cancelled && options.cancelled())
+    throw ObjectStoreError(Kind::kCancelled, "write " + uri + " failed: cancelled");
+  // A name of our own in the temp folder: mkstemp reserves it, the link replaces it.
+  std::string pattern = (root_ / kTempDir / "link-XXXXXX").string();
+  const int reserved = ::mkstemp(pattern.data());
+  if (reserved < 0) return ObjectStore::Upload(source, bucket, key, options);
+  ::close(reserved);
+  const fs::path temp = pattern;
+  std::error_code ec;
+  fs::remove(temp, ec);
+  if (::link(source.c_str(), temp.c_str()) != 0) {  // another file system: copy
+    return ObjectStore::Upload(source, bucket, key, options);
+  }
+  auto fail = [&](const std::string& why) -> ObjectInfo {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw ObjectStoreError(Kind::kOther, "write " + uri + " failed: " + why);
+  };
+  const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return fail(why);
+  }
+  ::close(fd);
+  const fs::path target = dir / std::string(key);
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) return fail("cannot create " + target.parent_path().string() + ": " + ec.message());
+  if (fs::is_directory(target)) return fail("a folder of that name holds other objects");
+  fs::rename(temp, target, ec);
+  if (ec) return fail(ec.message());
+  return InfoOf(target, std::string(key));
+}
+
+fs::path LocalObjectStore::StagingDir() const {
+  return root_ / kTempDir;
 }
 
 void LocalObjectStore::Delete(std::string_view bucket, std::string_view key) {

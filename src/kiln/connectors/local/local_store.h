@@ -12,7 +12,8 @@ namespace kiln::connectors {
 
 class LocalObjectStore : public ObjectStore {
  public:
-  //! `root` holds one folder per bucket; it is created when missing. `scheme` is what the store
+  //! `root` holds one folder per bucket; it is created when missing. Temporary files older than
+  //! 24 h (left by a killed process) are removed. `scheme` is what the store
   //! stands in for ("gs", "s3") or "file". Throws ObjectStoreError when `root` cannot be made.
   LocalObjectStore(std::filesystem::path root, std::string scheme);
 
@@ -25,6 +26,12 @@ class LocalObjectStore : public ObjectStore {
   std::unique_ptr<ObjectWriter> OpenWriter(std::string_view bucket, std::string_view key,
                                            const UploadOptions& options) override;
   void Delete(std::string_view bucket, std::string_view key) override;
+  //! Publishes `source` by a hard link (no copy) when it is on the store's file system, else
+  //! copies it; synced, then renamed into place. `source` is left as it was.
+  ObjectInfo Upload(const std::filesystem::path& source, std::string_view bucket,
+                    std::string_view key, const UploadOptions& options) override;
+  //! <root>/.kiln-tmp.
+  std::filesystem::path StagingDir() const override;
 
   //! The file of an object (for tests and the stand-in's announcement).
   std::filesystem::path PathOf(std::string_view bucket, std::string_view key) const;

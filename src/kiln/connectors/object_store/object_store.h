@@ -86,6 +86,9 @@ class ObjectStore {
                             std::string_view key, const UploadOptions& options);
   //! Removes the object; a missing one is not an error.
   virtual void Delete(std::string_view bucket, std::string_view key) = 0;
+  //! A folder on the same file system as the objects, where files to upload are best staged
+  //! (a local store publishes them by rename); empty when the store has none.
+  virtual std::filesystem::path StagingDir() const { return {}; }
 };
 
 //! A parsed object URI: gs://bucket/key, s3://bucket/key, file:///path (bucket "", key = path).

@@ -87,7 +87,7 @@ def _add_venv(venv):
         sys.executable = python
 
 
-def prepare(sys_path, venv, preload):
+def prepare(sys_path, venv, preload, fallback_path=()):
     sys.path[0:0] = sys_path
     if venv:
         _add_venv(venv)
@@ -97,6 +97,9 @@ def prepare(sys_path, venv, preload):
         except BaseException as e:
             detail = "".join(traceback.format_exception_only(type(e), e)).strip()
             raise SetupError(f"cannot import {name}: {detail}")
+    # After the preloads: pandas decided at import that there is no usable pyarrow, and
+    # anything earlier on sys.path (a venv's real pyarrow) wins over these stand-ins.
+    sys.path.extend(p for p in fallback_path if p not in sys.path)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     gc.collect()
@@ -419,7 +422,8 @@ int Run(const char* argv0, int socket_fd) {
     py::object venv = py::none();
     if (body.contains("venv") && body["venv"].is_string())
       venv = py::str(body["venv"].get<std::string>());
-    bootstrap.attr("prepare")(strings("sys_path"), venv, strings("preload"));
+    bootstrap.attr("prepare")(strings("sys_path"), venv, strings("preload"),
+                              strings("fallback_path"));
   } catch (py::error_already_set& e) {
     std::string message = e.matches(bootstrap.attr("SetupError"))
                               ? py::str(e.value()).cast<std::string>()
