@@ -190,6 +190,43 @@ blocks:
             "5");
 }
 
+TEST_F(BigQueryLocalCloudTest, EveryNamedUpstreamIsUploadedThenTheQueryJoinsThem) {
+  project_.Write("data_loaders/zones.py", R"(import pandas as pd
+@data_loader
+def load(*args, **kwargs):
+    return pd.DataFrame({'zone id': [1, 2, 3], 'borough': ['Bronx', 'Queens', 'EWR']})
+)");
+  project_.Write("data_loaders/trips.py", R"(import pandas as pd
+@data_loader
+def load(*args, **kwargs):
+    df = pd.DataFrame({'zone': [1, 1, 2, 3, 3, 3]})
+    return df[df['zone'] > 1]
+)");
+  project_.Write("transformers/join.sql",
+                 "SELECT z.borough, count(*) AS trips FROM {{ df_1 }} AS t\n"
+                 "JOIN {{ df_2 }} AS z ON z.zone_id = t.zone GROUP BY 1 ORDER BY 1\n");
+  project_.Write("pipelines/joined/metadata.yaml", R"(uuid: joined
+blocks:
+- {uuid: trips, type: data_loader, language: python, downstream_blocks: [join]}
+- {uuid: zones, type: data_loader, language: python, downstream_blocks: [join]}
+- uuid: join
+  type: transformer
+  language: sql
+  upstream_blocks: [trips, zones]
+  configuration: {data_provider: bigquery, data_provider_schema: staging}
+)");
+  ProcessResult r = Run("joined");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Mage's names: <pipeline>_<block>_v1 with dev_ in front for CLI runs.
+  EXPECT_EQ(StandIn("SELECT count(*) FROM bq.staging.dev_joined_trips_v1"), "4");
+  EXPECT_EQ(StandIn("SELECT string_agg(borough || ':' || trips, ',' ORDER BY borough) FROM "
+                    "bq.staging.dev_joined_join_v1"),
+            "EWR:3,Queens:1");
+  EXPECT_EQ(StandIn("SELECT count(*) FROM duckdb_columns() WHERE database_name = 'bq' AND "
+                    "column_name = '__index_level_0__'"),
+            "0");
+}
+
 TEST_F(BigQueryLocalCloudTest, RawSqlRunsEachStatementAndReadsTheLastSelect) {
   project_.Write(
       "data_loaders/raw.sql",

@@ -11,6 +11,8 @@
 //    disable_query_preprocessing: the whole text is one job and there is no output.
 #include <atomic>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "kiln/blocks/sql/block_sql.h"
 #include "kiln/blocks/sql/template_context.h"
@@ -98,6 +100,46 @@ uint64_t UploadUpstream(BlockInvocation& inv, Warehouse& wh, data::Connection& d
   duck.Execute("COPY (SELECT * FROM " + select + ") TO " + QuoteLiteral(tmp.string()) +
                " (FORMAT parquet)");
   return wh.LoadParquet(table, tmp, ExportWritePolicy::kReplace, cancelled);
+}
+
+// One upstream output to load into the warehouse before the block's SQL runs.
+struct Upload {
+  const UpstreamData* upstream;
+  TableRef table;
+  uint64_t rows = 0;
+  std::exception_ptr error;
+};
+
+// Loads every upload (replace), up to CloudServices::upload_parallelism at once: each is its own
+// load job (a network round trip with BigQuery), on its own DuckDB connection.
+void UploadAll(BlockInvocation& inv, Warehouse& wh, std::vector<Upload>& uploads) {
+  std::set<std::string> datasets;
+  for (const auto& u : uploads)
+    if (datasets.insert(u.table.dataset).second) wh.EnsureDataset(u.table.dataset);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::unique_ptr<data::Connection> duck = inv.services.engine.Connect();
+    CancelToken::Registration interrupt(inv.cancel, [c = duck.get()] { c->Interrupt(); });
+    for (size_t i = next++; i < uploads.size(); i = next++) {
+      try {
+        uploads[i].rows =
+            UploadUpstream(inv, wh, *duck, uploads[i].upstream->outputs[0], uploads[i].table);
+      } catch (...) {
+        uploads[i].error = std::current_exception();
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(
+      uploads.size(), static_cast<size_t>(std::max(1, inv.services.cloud->upload_parallelism)));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  if (threads > 0) work();
+  for (auto& t : pool) t.join();
+  for (const auto& u : uploads) {
+    if (u.error) std::rethrow_exception(u.error);
+    inv.log.Info("uploaded the output of '" + u.upstream->block_uuid + "' to " + u.table.dataset +
+                 "." + u.table.table + " (" + CountOf(u.rows, "row") + ")");
+  }
 }
 
 std::string Scratch(const BlockInvocation& inv) {
@@ -219,6 +261,7 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
       result.destinations.push_back(Destination(*wh, *dest, target->policy, rows, ", load job"));
     } else {
       std::vector<std::string> relations(inv.upstream.size());
+      std::vector<Upload> uploads;
       for (size_t k : ReferencedUpstreams(code, inv.upstream.size())) {
         const UpstreamData& up = inv.upstream[k];
         const project::BlockSpec* spec = inv.pipeline.FindBlock(up.block_uuid);
@@ -235,12 +278,10 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
         }
         TableRef table{project, target ? target->schema : dataset,
                        UpstreamTableName(inv, up.block_uuid)};
-        wh->EnsureDataset(table.dataset);
-        uint64_t rows = UploadUpstream(inv, *wh, *duck, up.outputs[0], table);
-        inv.log.Info("uploaded the output of '" + up.block_uuid + "' to " + table.dataset + "." +
-                     table.table + " (" + CountOf(rows, "row") + ")");
         relations[k] = wh->SqlName(table);
+        uploads.push_back(Upload{&up, table});
       }
+      UploadAll(inv, *wh, uploads);
       const std::string rendered = RenderBlockSql(inv, code, relations);
       inv.log.Debug("rendered SQL:\n" + rendered);
       if (as_is) {  // disable_query_preprocessing: one job, no output (Mage)
