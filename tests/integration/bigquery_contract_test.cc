@@ -27,8 +27,8 @@ using ::testing::IsEmpty;
 
 class BigQueryContractTest : public ::testing::Test {
  protected:
-  std::unique_ptr<BigQueryWarehouse> Warehouse(FakeBigQuery& fake,
-                                               const std::string& location = "US") {
+  std::unique_ptr<BigQueryWarehouse> EmulatorWarehouse(FakeBigQuery& fake,
+                                                       const std::string& location = "US") {
     connectors::HttpOptions http;
     http.retry.initial_backoff = std::chrono::milliseconds(10);
     auto client = std::make_unique<Client>(
@@ -38,8 +38,7 @@ class BigQueryContractTest : public ::testing::Test {
           return std::string("test-token");
         },
         http);
-    // The token callback is skipped with an emulator endpoint; EndpointFor(root) is one, so
-    // the Google endpoint form is set by hand for the authorised tests.
+    // EndpointFor(url) is the BIGQUERY_EMULATOR_HOST form: the token callback is never used.
     return std::make_unique<BigQueryWarehouse>(std::move(client), "kiln_p_b");
   }
   std::unique_ptr<BigQueryWarehouse> Authorised(FakeBigQuery& fake) {
@@ -261,7 +260,7 @@ TEST_F(BigQueryContractTest, Unauthorized401RefreshesTheTokenOnce) {
 
 TEST_F(BigQueryContractTest, BigqueryEmulatorHostSendsNoAuthorization) {
   FakeBigQuery fake(/*emulator=*/true);
-  auto wh = Warehouse(fake);  // EndpointFor("http://127.0.0.1:port"): the emulator form
+  auto wh = EmulatorWarehouse(fake);  // EndpointFor("http://127.0.0.1:port"): the emulator form
   wh->EnsureDataset("d");
   wh->LoadParquet(TableRef{"proj", "d", "t"}, Parquet(10), ExportWritePolicy::kReplace, {});
   EXPECT_EQ(tokens_.load(), 0);
