@@ -1,9 +1,6 @@
 #include "kiln/connectors/cloud/open.h"
 
 #include <charconv>
-#include <cstdlib>
-
-#include <fmt/core.h>
 
 #include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
@@ -56,18 +53,16 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
 
 //! S3 with the profile's settings (none: boto3's fallbacks alone), completed from the process
 //! environment and ~/.aws/credentials as boto3 does.
-std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth) {
+std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth,
+                                         const CloudServices& services) {
   if (std::holds_alternative<GoogleAuth>(auth)) {
     throw config::ConfigError("s3:// needs AWS settings (AWS_ACCESS_KEY_ID, ...), not Google's");
   }
   const S3Settings* settings = std::get_if<S3Settings>(&auth);
-  const char* home = std::getenv("HOME");
-  HttpOptions http;
-  http.log = [](const std::string& line) { fmt::print(stderr, "kiln: {}\n", line); };
   return std::make_unique<S3ObjectStore>(
       ResolveS3Settings(settings ? *settings : S3Settings{}, Environment::FromProcess(),
-                        home ? home : ""),
-      std::move(http));
+                        services.home),
+      services.http);
 }
 
 }  // namespace
@@ -82,7 +77,7 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
   if (services.mode.local()) {
     return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
   }
-  if (scheme == "s3") return OpenS3Store(auth);
+  if (scheme == "s3") return OpenS3Store(auth, services);
   return OpenGcsStore(auth, services);
 }
 
