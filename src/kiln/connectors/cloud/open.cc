@@ -44,9 +44,22 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
                            "GOOGLE_SERVICE_ACC_KEY_FILEPATH of io_config.yaml)");
   }
   const std::string& env_adc = services.google_application_credentials;
-  GoogleCredentials credentials = LoadGoogleCredentials(
-      *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
-      std::filesystem::path(services.home));
+  GoogleCredentials credentials;
+  try {
+    credentials = LoadGoogleCredentials(
+        *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
+        std::filesystem::path(services.home));
+  } catch (const CredentialsError& e) {
+    // No key at all (the course's /home/src/... path exists only in Mage's container): say
+    // how to go on without one. A key that is there but wrong needs no such hint.
+    const auto* file = std::get_if<std::filesystem::path>(&google->source);
+    if (std::holds_alternative<nlohmann::json>(google->source) ||
+        (file && std::filesystem::exists(*file))) {
+      throw;
+    }
+    throw CredentialsError(std::string(e.what()) +
+                           " (or run with --local-cloud DIR / KILN_LOCAL_CLOUD=DIR)");
+  }
   return std::make_unique<GcsObjectStore>(kGcsBaseUrl, std::move(credentials),
                                           services.google_tokens, services.http);
 }
