@@ -35,7 +35,10 @@ connectors::CloudServices ProcessCloudServices(const std::string& local_cloud_fl
   config::CloudMode mode =
       config::ResolveCloudMode(local_cloud_flag, env, std::filesystem::current_path());
   if (mode.local()) fmt::print(stderr, "kiln: {}\n", config::DescribeCloudMode(mode));
-  return connectors::MakeCloudServices(std::move(mode), env);
+  connectors::CloudServices services = connectors::MakeCloudServices(std::move(mode), env);
+  // Retries and failed aborts of cloud requests are worth seeing.
+  services.http.log = [](const std::string& line) { fmt::print(stderr, "kiln: {}\n", line); };
+  return services;
 }
 
 }  // namespace kiln::cli

@@ -1,9 +1,6 @@
 #include "kiln/connectors/cloud/open.h"
 
 #include <charconv>
-#include <cstdlib>
-
-#include <fmt/core.h>
 
 #include "kiln/connectors/gcs/gcs_store.h"
 #include "kiln/connectors/local/local_store.h"
@@ -47,27 +44,38 @@ std::unique_ptr<ObjectStore> OpenGcsStore(const ObjectStoreAuth& auth, CloudServ
                            "GOOGLE_SERVICE_ACC_KEY_FILEPATH of io_config.yaml)");
   }
   const std::string& env_adc = services.google_application_credentials;
-  GoogleCredentials credentials = LoadGoogleCredentials(
-      *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
-      std::filesystem::path(services.home));
+  GoogleCredentials credentials;
+  try {
+    credentials = LoadGoogleCredentials(
+        *google, env_adc.empty() ? std::nullopt : std::optional<std::string>(env_adc),
+        std::filesystem::path(services.home));
+  } catch (const CredentialsError& e) {
+    // No key at all (the course's /home/src/... path exists only in Mage's container): say
+    // how to go on without one. A key that is there but wrong needs no such hint.
+    const auto* file = std::get_if<std::filesystem::path>(&google->source);
+    if (std::holds_alternative<nlohmann::json>(google->source) ||
+        (file && std::filesystem::exists(*file))) {
+      throw;
+    }
+    throw CredentialsError(std::string(e.what()) +
+                           " (or run with --local-cloud DIR / KILN_LOCAL_CLOUD=DIR)");
+  }
   return std::make_unique<GcsObjectStore>(kGcsBaseUrl, std::move(credentials),
                                           services.google_tokens, services.http);
 }
 
 //! S3 with the profile's settings (none: boto3's fallbacks alone), completed from the process
 //! environment and ~/.aws/credentials as boto3 does.
-std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth) {
+std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreAuth& auth,
+                                         const CloudServices& services) {
   if (std::holds_alternative<GoogleAuth>(auth)) {
     throw config::ConfigError("s3:// needs AWS settings (AWS_ACCESS_KEY_ID, ...), not Google's");
   }
   const S3Settings* settings = std::get_if<S3Settings>(&auth);
-  const char* home = std::getenv("HOME");
-  HttpOptions http;
-  http.log = [](const std::string& line) { fmt::print(stderr, "kiln: {}\n", line); };
   return std::make_unique<S3ObjectStore>(
       ResolveS3Settings(settings ? *settings : S3Settings{}, Environment::FromProcess(),
-                        home ? home : ""),
-      std::move(http));
+                        services.home),
+      services.http);
 }
 
 }  // namespace
@@ -82,7 +90,7 @@ std::unique_ptr<ObjectStore> OpenObjectStore(std::string_view scheme, const Obje
   if (services.mode.local()) {
     return std::make_unique<LocalObjectStore>(*services.mode.local_root, std::string(scheme));
   }
-  if (scheme == "s3") return OpenS3Store(auth);
+  if (scheme == "s3") return OpenS3Store(auth, services);
   return OpenGcsStore(auth, services);
 }
 
