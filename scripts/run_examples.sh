@@ -12,11 +12,20 @@ PROJECT=examples/nyc_taxi
 run() {
   echo
   echo "=== kiln run $PROJECT $1"
-  "$KILN" run "$PROJECT" "$1" --execution-date 2021-01-01T00:00:00
+  "$KILN" run "$PROJECT" "$1" --execution-date 2021-01-01T00:00:00 "${@:2}"
 }
 
 run api_to_warehouse
 run api_to_parquet
+
+# The course's cloud pipelines (GCS, pyarrow, BigQuery), offline: with --local-cloud, buckets are
+# folders under $CLOUD and BigQuery datasets schemas of $CLOUD/bigquery.duckdb.
+CLOUD="$PROJECT/output/cloud"
+rm -rf "$CLOUD"
+run api_to_gcs --local-cloud "$CLOUD"
+run api_to_gcs_partitioned --local-cloud "$CLOUD"
+run gcs_to_bigquery --local-cloud "$CLOUD"
+run api_to_gcs_parameterized --local-cloud "$CLOUD"
 
 # The dev profile's server: the environment's, or the one the project's (or its parent's) .env
 # names (kiln reads those files too), else a throwaway one.
@@ -42,6 +51,8 @@ echo "DuckDB warehouse: $PROJECT/warehouse.duckdb, table ny_taxi.yellow_taxi_dat
 echo "Parquet:          $PROJECT/output/nyc_taxi_data.parquet"
 echo "Partitioned:      $PROJECT/output/nyc_taxi_data/"
 find "$PROJECT/output/nyc_taxi_data" -name '*.parquet' | sort | sed 's/^/  /'
+echo "Local cloud:      $CLOUD (gs://mage-zoomcamp-evident-display-410312/...):"
+find "$CLOUD" -path "$CLOUD/.kiln-tmp" -prune -o -type f -print | sort | sed 's/^/  /'
 echo "PostgreSQL:       ny_taxi.yellow_taxi_data at ${POSTGRES_HOST:-?}:${POSTGRES_PORT:-?}:" \
   "$(PGPASSWORD=${POSTGRES_PASSWORD:-} psql -h "${POSTGRES_HOST:-localhost}" -p "${POSTGRES_PORT:-5432}" \
       -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DBNAME:-postgres}" -tAc \

@@ -54,8 +54,10 @@ TEST(CliTest, UnknownPipelineAndBadArgumentsAreClearErrors) {
   KilnProject project("nyc_taxi");
   ProcessResult r = project.Run("nope");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("no pipeline 'nope' (known: api_to_parquet, api_to_postgres, "
-                               "api_to_postgres_python, api_to_warehouse, test_config)"));
+  EXPECT_THAT(r.err, HasSubstr("no pipeline 'nope' (known: api_to_gcs, api_to_gcs_parameterized, "
+                               "api_to_gcs_partitioned, api_to_parquet, api_to_postgres, "
+                               "api_to_postgres_python, api_to_warehouse, gcs_to_bigquery, "
+                               "test_config)"));
   r = project.Run("api_to_warehouse", {"--runtime-vars", "[1, 2]"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--runtime-vars must be a JSON object"));

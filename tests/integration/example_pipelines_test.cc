@@ -115,5 +115,38 @@ TEST_F(ExamplePipelinesTest, RuntimeVariableOverridesThePipelineVariable) {
   EXPECT_EQ(project_.WarehouseValue("SELECT count(*) FROM ny_taxi.yellow_taxi_data"), "1");
 }
 
+// The course's cloud pipelines as `make run` runs them: offline, with the local stand-in.
+TEST_F(ExamplePipelinesTest, CloudPipelinesRunOfflineWithTheLocalStandIn) {
+  const std::filesystem::path cloud = project_.data_dir() / "cloud";
+  for (const char* pipeline :
+       {"api_to_gcs", "api_to_gcs_partitioned", "gcs_to_bigquery", "api_to_gcs_parameterized"}) {
+    ProcessResult r =
+        project_.Run(pipeline, {"--execution-date", "2021-01-01", "--local-cloud", cloud.string()});
+    ASSERT_EQ(r.exit_code, 0) << pipeline << r.out << r.err;
+  }
+  const std::filesystem::path bucket = cloud / "mage-zoomcamp-evident-display-410312";
+  auto rows = [](const std::filesystem::path& glob) {
+    return KilnProject::Value("SELECT count(*) FROM read_parquet('" + glob.string() +
+                              "', hive_partitioning = false)");
+  };
+  EXPECT_EQ(rows(bucket / "nyc_taxi_data.parquet"), "22303");
+  EXPECT_EQ(rows(bucket / "nyc_taxi_data/tpep_pickup_date=2020-12-31/*.parquet"), "16");
+  EXPECT_EQ(rows(bucket / "nyc_taxi_data/tpep_pickup_date=2021-01-01/*.parquet"), "22286");
+  EXPECT_EQ(rows(bucket / "nyc_taxi_data/tpep_pickup_date=2021-01-02/*.parquet"), "1");
+  EXPECT_EQ(rows(bucket / "2021/01/01/daily-trips.parquet"), "22303");
+  const std::string bigquery =
+      "ATTACH '" + (cloud / "bigquery.duckdb").string() + "' AS bq (READ_ONLY); ";
+  EXPECT_EQ(KilnProject::Value(bigquery + "SELECT count(*) FROM bq.ny_taxi.yellow_cab_data"),
+            "22303");
+  EXPECT_EQ(KilnProject::Value(bigquery + "SELECT round(sum(total_amount), 2)::DECIMAL(12,2) FROM "
+                                          "bq.ny_taxi.yellow_cab_data"),
+            "393571.80");
+  EXPECT_EQ(
+      KilnProject::Value(bigquery + "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM "
+                                    "(DESCRIBE bq.ny_taxi.yellow_cab_data) WHERE column_name IN "
+                                    "('vendorid', 'pulocationid', 'VendorID')"),
+      "pulocationid,vendorid");
+}
+
 }  // namespace
 }  // namespace kiln::testing

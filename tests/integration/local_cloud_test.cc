@@ -7,8 +7,10 @@
 #include <csignal>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "support/kiln_project.h"
+#include "support/kiln_server.h"
 
 namespace kiln::testing {
 namespace {
@@ -83,6 +85,40 @@ TEST_F(LocalCloudTest, AnUnusableSwitchFolderIsRefusedBeforeAnythingRuns) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--local-cloud " + (project_.root() / "not_a_folder").string()));
   EXPECT_THAT(r.out, Not(HasSubstr("load_taxi_data")));
+}
+
+// The course's parameterized exporter under a backfill (kiln start, KILN_LOCAL_CLOUD): one
+// object per execution_date, each with the sample's 22,303 rows.
+TEST(LocalCloudBackfillTest, BackfillWritesOneDatedObjectPerDay) {
+  KilnProject project("nyc_taxi");
+  const auto cloud = project.data_dir() / "cloud";
+  KilnServer server(project, {}, {{"KILN_LOCAL_CLOUD", cloud.string()}});
+  auto [status, body] = server.Post("/api/pipelines/api_to_gcs_parameterized/backfills",
+                                    nlohmann::json{{"backfill",
+                                                    {{"name", "first days"},
+                                                     {"start_datetime", "2021-01-01 00:00:00"},
+                                                     {"end_datetime", "2021-01-03 00:00:00"},
+                                                     {"interval_type", "day"},
+                                                     {"interval_units", 1}}}}
+                                        .dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  const std::string id = std::to_string(body["backfill"]["id"].get<int64_t>());
+  ASSERT_EQ(server.Put("/api/backfills/" + id, {{"backfill", {{"status", "initial"}}}}).first, 200);
+  nlohmann::json backfill;
+  for (int i = 0; i < 1200; ++i) {
+    backfill = server.Get("/api/backfills/" + id).second["backfill"];
+    if (backfill["status"] == "completed" || backfill["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(backfill["status"], "completed") << server.Output();
+  const auto bucket = cloud / "mage-zoomcamp-evident-display-410312";
+  for (const char* day : {"2021/01/01", "2021/01/02", "2021/01/03"}) {
+    EXPECT_EQ(KilnProject::Value("SELECT count(*) FROM read_parquet('" +
+                                 (bucket / day / "daily-trips.parquet").string() + "')"),
+              "22303")
+        << day;
+  }
+  EXPECT_THAT(server.Output(), HasSubstr("local cloud: gs:// and s3:// buckets are folders under"));
 }
 
 TEST(LocalCloudKillTest, KilledDuringAnExportLeavesNoObject) {
