@@ -94,6 +94,26 @@ class Connection {
   duckdb_connection conn_ = nullptr;
 };
 
+//! Drops `table` (a qualified, quoted name; DROP TABLE IF EXISTS) on `conn` when it goes out of
+//! scope: scratch tables never outlive the code that made them. Errors while dropping are
+//! ignored (the connection may be interrupted). Both references must outlive the guard.
+class DropTableOnExit {
+ public:
+  DropTableOnExit(Connection& conn, const std::string& table) : conn_(conn), table_(table) {}
+  ~DropTableOnExit() {
+    try {
+      conn_.Execute("DROP TABLE IF EXISTS " + table_);
+    } catch (...) {
+    }
+  }
+  DropTableOnExit(const DropTableOnExit&) = delete;
+  DropTableOnExit& operator=(const DropTableOnExit&) = delete;
+
+ private:
+  Connection& conn_;
+  const std::string& table_;
+};
+
 //! Runs `sql` inside BEGIN ... COMMIT on `conn`; rolls back and rethrows on any exception.
 template <typename Fn>
 void InTransaction(Connection& conn, Fn&& body) {

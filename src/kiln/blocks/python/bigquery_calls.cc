@@ -101,16 +101,7 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
   }
   if (method == "bigquery.load") {
     const std::string table = frames_.scratch();
-    struct Drop {
-      data::Connection& duck;
-      const std::string& table;
-      ~Drop() {
-        try {
-          duck.Execute("DROP TABLE IF EXISTS " + table);
-        } catch (...) {
-        }
-      }
-    } drop{duck_, table};
+    data::DropTableOnExit drop(duck_, table);
     int64_t limit = args.value("limit", json(10'000'000)).is_number_integer()
                         ? args["limit"].get<int64_t>()
                         : 10'000'000;

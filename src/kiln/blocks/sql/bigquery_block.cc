@@ -153,16 +153,7 @@ std::string Scratch(const BlockInvocation& inv) {
 data::StoredOutput ReadOutput(BlockInvocation& inv, Warehouse& wh, data::Connection& duck,
                               const std::string& query, uint64_t limit) {
   const std::string scratch = Scratch(inv);
-  struct Drop {
-    data::Connection& duck;
-    const std::string& table;
-    ~Drop() {
-      try {
-        duck.Execute("DROP TABLE IF EXISTS " + table);
-      } catch (...) {
-      }
-    }
-  } drop{duck, scratch};
+  data::DropTableOnExit drop(duck, scratch);
   wh.Read(query, limit, duck, scratch, [&] { return inv.cancel.cancelled(); });
   return inv.outputs.WriteTable(duck, inv.block.uuid, 0, scratch, /*check_types=*/true);
 }

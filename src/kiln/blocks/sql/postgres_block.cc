@@ -66,16 +66,7 @@ data::PendingOutput StageQueryResult(BlockInvocation& inv, pg::Connection& pgc,
   const std::string scratch = std::string(data::Engine::kOutputCatalog) + ".main." +
                               QuoteIdentifier("kiln_pg_" + CleanName(inv.block.uuid) + "_" +
                                               std::to_string(counter.fetch_add(1)));
-  struct DropScratch {
-    data::Connection& duck;
-    const std::string& table;
-    ~DropScratch() {
-      try {
-        duck.Execute("DROP TABLE IF EXISTS " + table);
-      } catch (...) {
-      }
-    }
-  } drop{duck, scratch};
+  data::DropTableOnExit drop(duck, scratch);
   if (as_text) {  // a statement COPY cannot wrap (SHOW ...): its rows as text
     pg::TextTable table = pgc.QueryTable(query);
     std::string columns;
