@@ -383,6 +383,34 @@ def load(*args, **kwargs):
   EXPECT_EQ(folders, (std::set<std::string>{"k=a", "k=b", "k=__HIVE_DEFAULT_PARTITION__"}));
 }
 
+TEST_F(CloudPythonTest, PyarrowWriteToDatasetWithoutPartitionsAddsAFileInsideTheRootEachRun) {
+  OneBlock("flat_ds", R"(
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+@data_loader
+def load(*args, **kwargs):
+    df = pd.DataFrame({'v': [1, 2, 3]})
+    pq.write_to_dataset(pa.Table.from_pandas(df), root_path='bucket/flat',
+                        filesystem=pa.fs.GcsFileSystem())
+    return {}
+)");
+  for (int run = 0; run < 2; ++run) {
+    ProcessResult r = Run("flat_ds");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  // As pyarrow: <root>/<guid>-0.parquet, a new file per run, never an object named "flat".
+  const fs::path root = cloud_.path() / "bucket" / "flat";
+  ASSERT_TRUE(fs::is_directory(root));
+  int files = 0;
+  for (const auto& f : fs::directory_iterator(root)) {
+    EXPECT_THAT(f.path().filename().string(), ::testing::MatchesRegex("[0-9a-f]{32}-0\\.parquet"));
+    ++files;
+  }
+  EXPECT_EQ(files, 2);
+}
+
 // -- the pyarrow stand-in ---------------------------------------------------------------------
 
 using PyarrowShimTest = CloudPythonTest;

@@ -162,5 +162,16 @@ TEST_F(DatasetExportTest, AFailedUploadLeavesNoObjectOfTheExportBehind) {
   EXPECT_TRUE(std::filesystem::is_empty(store_.StagingDir()));
 }
 
+TEST_F(DatasetExportTest, AFailedUploadKeepsTheObjectsItHadReplaced) {
+  DatasetOptions o;
+  o.partition_cols = {"pickup_date"};
+  ExportDataset(duck_, kTrips, store_, "bucket", "p", o);  // part-0 in 4 folders
+  FailingStore failing(dir_.path() / "cloud", "gs");
+  o.parallel_uploads = 1;
+  EXPECT_THROW(ExportDataset(duck_, kTrips, failing, "bucket", "p", o), ObjectStoreError);
+  // The two objects replaced before the failure hold the new rows; none was deleted.
+  EXPECT_EQ(Keys("p/").size(), 4u);
+}
+
 }  // namespace
 }  // namespace kiln::connectors

@@ -26,5 +26,15 @@ TEST(RemoteCopyTargetTest, LocalTargetsAndOtherStatementsAreLeftToDuckDb) {
   EXPECT_EQ(FindRemoteCopyTarget("COPY t TO 'gcs://b/k.csv'")->uri, "gs://b/k.csv");
 }
 
+TEST(RemoteCopyTargetTest, OptionsAreReadAsOptionsNotAsSubstrings) {
+  EXPECT_TRUE(CopyOption(" (FORMAT PARQUET, PARTITION_BY (D), OVERWRITE TRUE)", "OVERWRITE"));
+  EXPECT_TRUE(CopyOption(" (FORMAT PARQUET, OVERWRITE)", "OVERWRITE"));
+  EXPECT_FALSE(CopyOption(" (FORMAT PARQUET, OVERWRITE FALSE)", "OVERWRITE"));
+  EXPECT_FALSE(CopyOption(" (OVERWRITE_OR_IGNORE 1)", "OVERWRITE"));
+  EXPECT_TRUE(CopyOption(" (OVERWRITE_OR_IGNORE 1)", "OVERWRITE_OR_IGNORE"));
+  EXPECT_FALSE(CopyOption(" (FILENAME_PATTERN 'OVERWRITE_{I}') -- APPEND", "OVERWRITE"));
+  EXPECT_FALSE(CopyOption(" (FILENAME_PATTERN 'OVERWRITE_{I}') -- APPEND", "APPEND"));
+}
+
 }  // namespace
 }  // namespace kiln::blocks::sql

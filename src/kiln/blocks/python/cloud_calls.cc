@@ -420,7 +420,15 @@ json CloudCalls::WriteDataset(const json& args, std::vector<python::UniqueFd>& f
   options.cancelled = [this] { return inv_.cancel.cancelled(); };
   const std::string relation =
       "(SELECT * FROM " + ParquetRelation(python::FrameRelationSql(fd), frame) + ")";
-  cn::DatasetResult result = cn::ExportDataset(duck_, relation, *store, bucket, prefix, options);
+  // Without partition columns pyarrow still writes a file inside root_path, named by the
+  // template: <root>/<guid>-0.parquet, never an object named like the folder.
+  std::string target = prefix;
+  if (options.partition_cols.empty()) {
+    std::string name = options.basename;
+    if (size_t i = name.find("{i}"); i != std::string::npos) name.replace(i, 3, "0");
+    target = (prefix.empty() ? "" : prefix + "/") + name + ".parquet";
+  }
+  cn::DatasetResult result = cn::ExportDataset(duck_, relation, *store, bucket, target, options);
   std::string by;
   for (const auto& c : options.partition_cols) by += (by.empty() ? "" : ", ") + c;
   destinations_.push_back(Describe(scheme, bucket, prefix.empty() ? "" : prefix + "/") + " (" +

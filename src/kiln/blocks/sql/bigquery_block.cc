@@ -11,6 +11,7 @@
 //    disable_query_preprocessing: the whole text is one job and there is no output.
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -118,10 +119,14 @@ void UploadAll(BlockInvocation& inv, Warehouse& wh, std::vector<Upload>& uploads
     if (datasets.insert(u.table.dataset).second) wh.EnsureDataset(u.table.dataset);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    std::unique_ptr<data::Connection> duck = inv.services.engine.Connect();
-    CancelToken::Registration interrupt(inv.cancel, [c = duck.get()] { c->Interrupt(); });
+    std::unique_ptr<data::Connection> duck;
+    std::optional<CancelToken::Registration> interrupt;
     for (size_t i = next++; i < uploads.size(); i = next++) {
       try {
+        if (!duck) {
+          duck = inv.services.engine.Connect();
+          interrupt.emplace(inv.cancel, [c = duck.get()] { c->Interrupt(); });
+        }
         uploads[i].rows =
             UploadUpstream(inv, wh, *duck, uploads[i].upstream->outputs[0], uploads[i].table);
       } catch (...) {
@@ -131,10 +136,11 @@ void UploadAll(BlockInvocation& inv, Warehouse& wh, std::vector<Upload>& uploads
   };
   const size_t threads = std::min<size_t>(
       uploads.size(), static_cast<size_t>(std::max(1, inv.services.cloud->upload_parallelism)));
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  if (threads > 0) work();
-  for (auto& t : pool) t.join();
+  {
+    std::vector<std::jthread> pool;  // joined before the errors are looked at
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    if (threads > 0) work();
+  }
   for (const auto& u : uploads) {
     if (u.error) std::rethrow_exception(u.error);
     inv.log.Info("uploaded the output of '" + u.upstream->block_uuid + "' to " + u.table.dataset +

@@ -69,6 +69,35 @@ std::string RandomName() {
 
 }  // namespace
 
+// Whether COPY option `name` (upper case) is on in `options` (the upper-cased text after the TO
+//! literal): given bare or followed by TRUE/1, not FALSE/0. Strings and comments are skipped,
+//! so a FILENAME_PATTERN 'overwrite_{i}' is not the option.
+bool CopyOption(const std::string& options, std::string_view name) {
+  std::vector<std::string> words;
+  for (size_t i = 0; i < options.size();) {
+    const char c = options[i];
+    if (c == '\'' || c == '"') {
+      i = SkipQuoted(options, i, c);
+      words.emplace_back("'");  // a value, never an option name
+    } else if (const size_t next = SkipComment(options, i); next != i) {
+      i = next;
+    } else if (IsWordChar(c)) {
+      size_t end = i;
+      while (end < options.size() && IsWordChar(options[end])) ++end;
+      words.push_back(options.substr(i, end - i));
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  for (size_t w = 0; w < words.size(); ++w) {
+    if (words[w] != name) continue;
+    const bool off = w + 1 < words.size() && (words[w + 1] == "FALSE" || words[w + 1] == "0");
+    if (!off) return true;
+  }
+  return false;
+}
+
 std::optional<RemoteCopyTarget> FindRemoteCopyTarget(const std::string& statement) {
   if (data::FirstKeyword(statement) != "COPY") return std::nullopt;
   int depth = 0;
@@ -140,10 +169,10 @@ uint64_t RunRemoteCopy(BlockInvocation& inv, data::Connection& conn, const std::
     connectors::DatasetOptions publish;
     const std::string& o = target.options_upper;
     const bool folder = fs::is_directory(local);
-    const bool append = o.find("APPEND") != std::string::npos;
-    if (!folder || append || o.find("OVERWRITE_OR_IGNORE") != std::string::npos) {
+    const bool append = CopyOption(o, "APPEND");
+    if (!folder || append || CopyOption(o, "OVERWRITE_OR_IGNORE")) {
       publish.existing = Existing::kOverwriteOrIgnore;  // a single file replaces its object
-    } else if (o.find("OVERWRITE") != std::string::npos) {
+    } else if (CopyOption(o, "OVERWRITE")) {
       publish.existing = Existing::kReplaceAll;
     } else {
       publish.existing = Existing::kError;  // DuckDB: the folder must not exist

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kiln/blocks/block_runner.h"
 #include "kiln/data/duckdb.h"
@@ -25,6 +26,10 @@ struct RemoteCopyTarget {
 //! Finds `TO '<gs:// or s3:// URI>'` at the top level of a statement starting with COPY;
 //! nullopt for any other statement (comments, strings and parentheses are skipped).
 std::optional<RemoteCopyTarget> FindRemoteCopyTarget(const std::string& statement);
+
+//! Whether COPY option `name` (upper case, e.g. "OVERWRITE") is on in `options_upper`: given
+//! bare or followed by TRUE/1, not FALSE/0; words inside strings and comments do not count.
+bool CopyOption(const std::string& options_upper, std::string_view name);
 
 //! Runs `statement` (whose target is `target`) on `conn`, then publishes the result. Returns
 //! the rows DuckDB reported. The store comes from connectors/cloud/open.h with the block's

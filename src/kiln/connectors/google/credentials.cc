@@ -105,10 +105,13 @@ GoogleCredentials ReadGoogleCredentialsFile(const std::filesystem::path& path,
     key = nlohmann::json::parse(content);
   } catch (const nlohmann::json::parse_error& e) {
     auto [line, column] = LineAndColumn(content, e.byte > 0 ? e.byte - 1 : 0);
+    // The parser's reason only: its "last read: '...'" may quote the private key.
     std::string what = e.what();
     if (size_t colon = what.find("error: "); colon != std::string::npos) {
-      what = what.substr(colon + 7);  // the parser's reason, without its own position
+      what = what.substr(colon + 7);
     }
+    if (size_t quoted = what.find("; last read"); quoted != std::string::npos) what.resize(quoted);
+    if (size_t quoted = what.find("last read:"); quoted != std::string::npos) what.resize(quoted);
     throw CredentialsError(origin + ": " + path.string() + " is not JSON at line " +
                            std::to_string(line) + ", column " + std::to_string(column) + " (" +
                            what + ")");

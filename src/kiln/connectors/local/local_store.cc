@@ -208,6 +208,12 @@ ObjectInfo LocalObjectStore::Upload(const fs::path& source, std::string_view buc
   const std::string uri = Uri(scheme_, bucket, key);
   if (options.cancelled && options.cancelled())
     throw ObjectStoreError(Kind::kCancelled, "write " + uri + " failed: cancelled");
+  // Only files staged in our own temp folder are linked: a user's file must not share its
+  // inode (and its age, which the stale sweep reads) with an object.
+  const fs::path staged = source.lexically_normal().lexically_relative(root_ / kTempDir);
+  if (staged.empty() || *staged.begin() == "..") {
+    return ObjectStore::Upload(source, bucket, key, options);
+  }
   // A name of our own in the temp folder: mkstemp reserves it, the link replaces it.
   std::string pattern = (root_ / kTempDir / "link-XXXXXX").string();
   const int reserved = ::mkstemp(pattern.data());

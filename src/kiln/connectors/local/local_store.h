@@ -26,8 +26,8 @@ class LocalObjectStore : public ObjectStore {
   std::unique_ptr<ObjectWriter> OpenWriter(std::string_view bucket, std::string_view key,
                                            const UploadOptions& options) override;
   void Delete(std::string_view bucket, std::string_view key) override;
-  //! Publishes `source` by a hard link (no copy) when it is on the store's file system, else
-  //! copies it; synced, then renamed into place. `source` is left as it was.
+  //! Publishes `source` by a hard link (no copy) when it was staged in StagingDir(), else copies
+  //! it; synced, then renamed into place. `source` is left as it was.
   ObjectInfo Upload(const std::filesystem::path& source, std::string_view bucket,
                     std::string_view key, const UploadOptions& options) override;
   //! <root>/.kiln-tmp.

@@ -77,10 +77,12 @@ struct StagedFile {
   std::string key;
 };
 
-//! Uploads `files`, `parallel` at a time. On the first failure the others stop, what was
-//! committed is deleted, and the failure is rethrown.
+//! Uploads `files`, `parallel` at a time. On the first failure the others stop, the objects
+//! this call created are deleted (never one that replaced an object of the same key: deleting
+//! it would lose the old version too), and the failure is rethrown.
 std::vector<ObjectInfo> UploadAll(ObjectStore& store, const std::string& bucket,
-                                  const std::vector<StagedFile>& files, const DatasetOptions& o) {
+                                  const std::vector<StagedFile>& files,
+                                  const std::set<std::string>& existed, const DatasetOptions& o) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
@@ -116,6 +118,7 @@ std::vector<ObjectInfo> UploadAll(ObjectStore& store, const std::string& bucket,
   }
   if (first_error) {
     for (const ObjectInfo& info : done) {
+      if (existed.count(info.key)) continue;
       try {
         store.Delete(bucket, info.key);
       } catch (const std::exception&) {
@@ -212,7 +215,15 @@ std::vector<ObjectInfo> PublishStaged(ObjectStore& store, const std::string& buc
   }
   std::sort(files.begin(), files.end(),
             [](const StagedFile& a, const StagedFile& b) { return a.key < b.key; });
-  std::vector<ObjectInfo> objects = UploadAll(store, bucket, files, options);
+  std::set<std::string> existed;  // keys a failed export must not delete
+  if (options.existing != DatasetOptions::Existing::kError) {
+    try {
+      for (const ObjectInfo& info : store.List(bucket, root)) existed.insert(info.key);
+    } catch (const ObjectStoreError& e) {
+      if (e.kind() != Kind::kNoSuchBucket) throw;
+    }
+  }
+  std::vector<ObjectInfo> objects = UploadAll(store, bucket, files, existed, options);
   RemoveSuperseded(store, bucket, prefix, objects, options);
   return objects;
 }

@@ -39,8 +39,11 @@ MultipartUpload::~MultipartUpload() {
                    client_.Failure("abort upload", bucket_, key_, r).what());
     }
   } catch (const std::exception& e) {
-    client_.Warn("warning: abort of the multipart upload " + upload_id_ + " of " +
-                 S3Uri(bucket_, key_) + " failed: " + e.what());
+    try {
+      client_.Warn("warning: abort of the multipart upload " + upload_id_ + " of " +
+                   S3Uri(bucket_, key_) + " failed: " + e.what());
+    } catch (...) {  // a destructor never throws
+    }
   }
 }
 
