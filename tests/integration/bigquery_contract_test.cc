@@ -120,6 +120,24 @@ TEST_F(BigQueryContractTest, LargeLoadIsSentInChunksOf256KiBMultiplesThenFinishe
   EXPECT_THAT(fake.refusals(), IsEmpty());
 }
 
+TEST_F(BigQueryContractTest, UploadThatNeverAdvancesGivesUpInsteadOfLooping) {
+  FakeBigQuery fake;
+  fake.SetUploadsKeepNothing(true);
+  connectors::bigquery::Endpoint endpoint{fake.root(), false};
+  Client client(endpoint, "proj", "", [](bool) { return std::string("test-token"); }, {});
+  auto file = Parquet(600 * 1024);
+  json job = {
+      {"jobReference", {{"projectId", "proj"}, {"jobId", "kiln_stuck"}}},
+      {"configuration",
+       {{"load",
+         {{"sourceFormat", "PARQUET"},
+          {"destinationTable", {{"projectId", "proj"}, {"datasetId", "d"}, {"tableId", "t"}}}}}}}};
+  EXPECT_THROW(client.InsertUploadJob(job, file, {}, 256 * 1024), std::exception);
+  // Four tries of the first chunk, then an error: never a job.
+  EXPECT_EQ(Matching(fake.requests(), "PUT", "/upload/").size(), 4u);
+  EXPECT_TRUE(fake.jobs().empty());
+}
+
 TEST_F(BigQueryContractTest, EachPolicyMapsToItsWriteDisposition) {
   FakeBigQuery fake;
   auto wh = Authorised(fake);

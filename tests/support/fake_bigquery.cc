@@ -97,6 +97,10 @@ void FakeBigQuery::SetJobsNeverFinish(bool never) {
   std::lock_guard lock(mu_);
   never_finish_ = never;
 }
+void FakeBigQuery::SetUploadsKeepNothing(bool keep_nothing) {
+  std::lock_guard lock(mu_);
+  keep_nothing_ = keep_nothing;
+}
 void FakeBigQuery::FailNextJob(json error_result) {
   std::lock_guard lock(mu_);
   next_error_ = std::move(error_result);
@@ -418,6 +422,7 @@ void FakeBigQuery::Serve() {
     const bool final_chunk = last + 1 == s.total;
     if (!final_chunk && req.body.size() % 262144 != 0)
       return Refuse(res, "a chunk that is not the last is not a multiple of 256 KiB");
+    if (keep_nothing_) return incomplete();
     s.bytes += req.body;
     if (final_chunk) return finish();
     incomplete();

@@ -47,6 +47,8 @@ class FakeBigQuery {
   void SetPollsBeforeDone(int polls);
   //! Jobs never finish (until cancelled).
   void SetJobsNeverFinish(bool never);
+  //! Upload sessions answer every chunk with a 308 that keeps none of it (a broken proxy).
+  void SetUploadsKeepNothing(bool keep_nothing);
   //! The next job that finishes carries this status.errorResult.
   void FailNextJob(nlohmann::json error_result);
   //! The next jobs.insert creates its job but answers 503, as if the answer were lost.
@@ -92,6 +94,7 @@ class FakeBigQuery {
   size_t page_size_ = 10'000;
   int polls_before_done_ = 0;
   bool never_finish_ = false;
+  bool keep_nothing_ = false;
   nlohmann::json next_error_;
   bool lose_next_insert_ = false;
   uint64_t load_rows_ = 0;

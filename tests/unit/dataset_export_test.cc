@@ -162,6 +162,19 @@ TEST_F(DatasetExportTest, AFailedUploadLeavesNoObjectOfTheExportBehind) {
   EXPECT_TRUE(std::filesystem::is_empty(store_.StagingDir()));
 }
 
+TEST_F(DatasetExportTest, ReplacingWithNoRowsEmptiesTheDatasetAsDuckDbsOverwrite) {
+  DatasetOptions o;
+  o.partition_cols = {"pickup_date"};
+  ExportDataset(duck_, kTrips, store_, "bucket", "p", o);
+  ExportDataset(duck_, kTrips, store_, "bucket", "other.parquet", {});
+  o.existing = Existing::kReplaceAll;
+  DatasetResult r = ExportDataset(duck_, "(SELECT * FROM " + std::string(kTrips) + " WHERE false)",
+                                  store_, "bucket", "p", o);
+  EXPECT_EQ(r.rows, 0u);
+  EXPECT_TRUE(Keys("p/").empty());
+  EXPECT_THAT(Keys(""), ElementsAre("other.parquet"));
+}
+
 TEST_F(DatasetExportTest, AFailedUploadKeepsTheObjectsItHadReplaced) {
   DatasetOptions o;
   o.partition_cols = {"pickup_date"};

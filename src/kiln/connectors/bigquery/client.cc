@@ -194,8 +194,13 @@ json Client::InsertUploadJob(const json& job, const fs::path& file, const Cancel
     if (r.status == 308) {
       std::optional<uint64_t> next = NextOffset(r);
       if (!next || *next > size) Fail(what, r);
+      // A server that keeps nothing of what is sent would have us loop: give up as on errors.
+      if (*next > offset) {
+        failures = 0;
+      } else if (++failures >= http_.retry.max_attempts) {
+        Fail(what, r);
+      }
       offset = *next;
-      failures = 0;
       continue;
     }
     if (!IsRetryable(r) || ++failures >= http_.retry.max_attempts) Fail(what, r);

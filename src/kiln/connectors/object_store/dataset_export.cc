@@ -190,7 +190,17 @@ StagingFolder::~StagingFolder() {
 std::vector<ObjectInfo> PublishStaged(ObjectStore& store, const std::string& bucket,
                                       const std::string& prefix, const fs::path& staged,
                                       const DatasetOptions& options) {
-  if (!fs::exists(staged)) return {};  // a partitioned COPY of no rows writes nothing
+  if (!fs::exists(staged)) {  // a partitioned COPY of no rows writes nothing
+    // ... and replaces the old dataset by nothing, as DuckDB's OVERWRITE empties the folder.
+    if (options.existing == DatasetOptions::Existing::kReplaceAll) {
+      try {
+        RemoveSuperseded(store, bucket, prefix, {}, options);
+      } catch (const ObjectStoreError& e) {
+        if (e.kind() != Kind::kNoSuchBucket) throw;
+      }
+    }
+    return {};
+  }
   const bool folder = fs::is_directory(staged);
   if (!folder && prefix.empty()) {
     throw ObjectStoreError(Kind::kOther, "write " + std::string(store.scheme()) + "://" + bucket +
