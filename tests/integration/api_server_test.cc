@@ -285,11 +285,17 @@ TEST_F(ApiServerTest, ABackfillRunsEachDateOfItsWindowAndRefusesAnOverlappingOne
   EXPECT_EQ(started["backfill"]["total_run_count"], 5);
 
   const int64_t overlapping = create("again", "2021-01-05 00:00:00", "2021-01-06 00:00:00");
-  auto [overlap_status, overlap] = server.Put("/api/backfills/" + std::to_string(overlapping),
-                                              {{"backfill", {{"status", "initial"}}}});
+  auto [overlap_status, overlap] =
+      server.Put("/api/backfills/" + std::to_string(overlapping),
+                 {{"backfill", {{"status", "initial"}, {"name", "renamed"}}}});
   EXPECT_EQ(overlap_status, 409);
   EXPECT_THAT(overlap["error"]["message"].get<std::string>(),
               HasSubstr("overlaps backfill 'january'"));
+  // Refused means nothing of the call is kept: the backfill is stored as it was before it.
+  const json refused =
+      server.Get("/api/backfills/" + std::to_string(overlapping)).second["backfill"];
+  EXPECT_EQ(refused["name"], "again") << refused.dump();
+  EXPECT_NE(refused["status"], "running") << refused.dump();
 
   json backfill;
   for (int i = 0; i < 1200; ++i) {

@@ -327,8 +327,8 @@ struct ApiServer::Impl {
     ApplyBackfill(p, b);
     try {
       if (status == "initial" || status == "running") {  // start (again: "Retry backfill")
+        RefuseOverlap(b);  // before anything of the call is saved
         ctx.store.UpdateBackfill(b, Now());
-        RefuseOverlap(b);
         orchestration::StartBackfill(ctx.store, b.id, ctx.project, Now());
         if (ctx.on_runs_waiting) ctx.on_runs_waiting();
       } else if (status == "cancelled") {
