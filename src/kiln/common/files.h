@@ -27,6 +27,22 @@ void WriteFileAtomic(const std::filesystem::path& path, std::string_view content
 //! A unique temporary sibling name for `path` ("<name>.tmp-<pid>-<n>"), for write-then-rename.
 std::filesystem::path TempSibling(const std::filesystem::path& path);
 
+//! Removes the file `path` (if any) when it goes out of scope, for scratch files that must not
+//! outlive the code that wrote them; errors are ignored.
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(std::filesystem::path path) : path_(std::move(path)) {}
+  ~RemoveOnExit() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+
+ private:
+  std::filesystem::path path_;
+};
+
 //! Expands a leading "~" or "~/" with $HOME (given by the caller's environment).
 std::filesystem::path ExpandUser(std::string_view path, std::string_view home);
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "kiln/blocks/python/call_args.h"
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
 #include "kiln/common/text.h"
@@ -15,12 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Text(const json& args, const char* key, const std::string& fallback = "") {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return fallback;
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 // Drops a query's trailing ';' and white space: it is wrapped in a subquery.
 std::string Trimmed(std::string query) {
   while (!query.empty() &&
@@ -31,7 +26,7 @@ std::string Trimmed(std::string query) {
 }
 
 ExportWritePolicy PolicyOf(const json& args) {
-  std::string disposition = Text(args, "write_disposition");
+  std::string disposition = ArgText(args, "write_disposition");
   if (!disposition.empty()) {  // an explicit write_disposition wins over if_exists (Mage)
     if (disposition == "WRITE_TRUNCATE") return ExportWritePolicy::kReplace;
     if (disposition == "WRITE_APPEND") return ExportWritePolicy::kAppend;
@@ -39,7 +34,7 @@ ExportWritePolicy PolicyOf(const json& args) {
     throw Error("write_disposition '" + disposition +
                 "' is not one of WRITE_TRUNCATE, WRITE_APPEND, WRITE_EMPTY");
   }
-  std::string if_exists = Text(args, "if_exists", "replace");
+  std::string if_exists = ArgText(args, "if_exists", "replace");
   auto policy = connectors::ParseExportWritePolicy(if_exists);
   if (!policy) {
     throw Error("Invalid policy specified for handling existence of table: '" + if_exists + "'");
@@ -84,42 +79,40 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
     auth = connectors::GoogleAuthForProfile(
         config::IoProfile("io_config.yaml", "of BigQuery.with_config", json::object()),
         *inv_.services.cloud, &warning);
-    auth.location = Text(args, "location");
+    auth.location = ArgText(args, "location");
     if (!warning.empty() && method == "bigquery.open") inv_.log.Warning(warning);
   } else {
-    auth = GoogleAuthFromCall(auth_args, Text(args, "location"));
+    auth = GoogleAuthFromCall(auth_args, ArgText(args, "location"));
   }
   std::unique_ptr<connectors::Warehouse> wh = connectors::OpenWarehouse(
-      auth, Text(args, "project"), auth.location, inv_.services.engine, *inv_.services.cloud,
+      auth, ArgText(args, "project"), auth.location, inv_.services.engine, *inv_.services.cloud,
       "kiln_" + CleanName(inv_.pipeline.uuid()) + "_" + CleanName(inv_.block.uuid));
   const connectors::CancelFn cancelled = [this] { return inv_.cancel.cancelled(); };
 
   if (method == "bigquery.open") return {{"project", wh->project()}};
   if (method == "bigquery.execute") {
-    wh->Run(Trimmed(Text(args, "query")), std::nullopt, ExportWritePolicy::kAppend, cancelled);
+    wh->Run(Trimmed(ArgText(args, "query")), std::nullopt, ExportWritePolicy::kAppend, cancelled);
     return json::object();
   }
   if (method == "bigquery.load") {
     const std::string table = frames_.scratch();
     data::DropTableOnExit drop(duck_, table);
-    int64_t limit = args.value("limit", json(10'000'000)).is_number_integer()
-                        ? args["limit"].get<int64_t>()
-                        : 10'000'000;
-    wh->Read(Trimmed(Text(args, "query")), static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
+    const int64_t limit = ArgNumber<int64_t>(args, "limit", 10'000'000);
+    wh->Read(Trimmed(ArgText(args, "query")), static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
              duck_, table, cancelled);
     out.push_back(frames_.to_frame(table));
     return {{"kind", "frame"}};
   }
   if (method == "bigquery.export") {
-    const std::string table_id = Text(args, "table_id");
+    const std::string table_id = ArgText(args, "table_id");
     if (table_id.empty()) throw Error("Please provide a table_id argument in the export method.");
-    const std::string database = Text(args, "database");
+    const std::string database = ArgText(args, "database");
     connectors::TableRef ref =
         connectors::ParseTableId(table_id, database.empty() ? wh->project() : database);
     const ExportWritePolicy policy = PolicyOf(args);
     wh->EnsureDataset(ref.dataset);
     uint64_t rows = 0;
-    const std::string query = Text(args, "query_string");
+    const std::string query = ArgText(args, "query_string");
     if (!query.empty()) {
       if (policy == ExportWritePolicy::kFail && wh->TableExists(ref))
         throw Error("Table '" + ref.Display() + "' already exists in database.");
@@ -132,13 +125,7 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
       const fs::path tmp = TempSibling(inv_.outputs.BlockDir(inv_.block.uuid) / "export.parquet");
       std::error_code ec;
       fs::create_directories(tmp.parent_path(), ec);
-      struct Remove {
-        fs::path path;
-        ~Remove() {
-          std::error_code ignored;
-          fs::remove(path, ignored);
-        }
-      } remove{tmp};
+      RemoveOnExit remove(tmp);
       duck_.Execute("COPY (SELECT * FROM " +
                     connectors::bigquery::LoadableSelect(duck_, relation, nullptr) + ") TO " +
                     QuoteLiteral(tmp.string()) + " (FORMAT parquet)");

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "kiln/blocks/python/call_args.h"
 #include "kiln/common/names.h"
 #include "kiln/common/text.h"
 #include "kiln/config/io_config.h"
@@ -19,23 +20,10 @@ using nlohmann::json;
 
 namespace {
 
-std::string Text(const json& args, const char* key, const std::string& fallback = "") {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return fallback;
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-uint64_t Limit(const json& args) {
-  std::string text = Text(args, "limit");
-  uint64_t value = 10'000'000;
-  if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
-
 //! The credentials the Python side sent ({"key"}, {"key_file"}, {"adc"} for Google; boto3's
 //! keyword names for S3) as the connector's auth.
 cn::ObjectStoreAuth AuthFor(const std::string& scheme, const json& auth) {
-  const std::string origin = Text(auth, "origin", "the block's credentials");
+  const std::string origin = ArgText(auth, "origin", "the block's credentials");
   if (scheme == "gs") {
     cn::GoogleAuth g;
     g.origin = origin;
@@ -51,7 +39,7 @@ cn::ObjectStoreAuth AuthFor(const std::string& scheme, const json& auth) {
         g.source = key;
       }
     } else if (auth.contains("key_file") && !auth["key_file"].is_null()) {
-      g.source = fs::path(Text(auth, "key_file"));
+      g.source = fs::path(ArgText(auth, "key_file"));
     } else if (auth.contains("adc") && auth["adc"].is_string()) {
       g.adc_path = auth["adc"].get<std::string>();
     }
@@ -59,11 +47,11 @@ cn::ObjectStoreAuth AuthFor(const std::string& scheme, const json& auth) {
   }
   if (scheme == "s3") {
     cn::S3Settings s;
-    s.access_key_id = Text(auth, "aws_access_key_id");
-    s.secret_access_key = Text(auth, "aws_secret_access_key");
-    s.session_token = Text(auth, "aws_session_token");
-    s.region = Text(auth, "region_name");
-    s.endpoint = Text(auth, "endpoint_url");
+    s.access_key_id = ArgText(auth, "aws_access_key_id");
+    s.secret_access_key = ArgText(auth, "aws_secret_access_key");
+    s.session_token = ArgText(auth, "aws_session_token");
+    s.region = ArgText(auth, "region_name");
+    s.endpoint = ArgText(auth, "endpoint_url");
     s.origin = origin;
     return s;
   }
@@ -71,7 +59,7 @@ cn::ObjectStoreAuth AuthFor(const std::string& scheme, const json& auth) {
 }
 
 std::string Format(const json& args) {
-  std::string format = Text(args, "format", "parquet");
+  std::string format = ArgText(args, "format", "parquet");
   if (format == "parquet" || format == "csv" || format == "json") return format;
   throw Error("format '" + format + "' is not supported by Kiln (csv, json, parquet)");
 }
@@ -232,8 +220,8 @@ json CloudCalls::Dispatch(const std::string& method, const json& args,
   if (method == "objects.missing_credentials") return MissingCredentials(args);
   if (method == "objects.real_pyarrow") {
     if (inv_.services.cloud && inv_.services.cloud->mode.local()) {
-      inv_.log.Warning("this block uses pyarrow " + Text(args, "version") + " (" +
-                       Text(args, "file") +
+      inv_.log.Warning("this block uses pyarrow " + ArgText(args, "version") + " (" +
+                       ArgText(args, "file") +
                        "), not Kiln's stand-in: its file systems reach the real cloud services, "
                        "not the --local-cloud folders");
     }
@@ -243,7 +231,7 @@ json CloudCalls::Dispatch(const std::string& method, const json& args,
 }
 
 json CloudCalls::MissingCredentials(const json& args) {
-  const std::string message = Text(args, "message") +
+  const std::string message = ArgText(args, "message") +
                               " (io_config.yaml: set GOOGLE_SERVICE_ACC_KEY or "
                               "GOOGLE_SERVICE_ACC_KEY_FILEPATH, or run with --local-cloud DIR / "
                               "KILN_LOCAL_CLOUD=DIR)";
@@ -253,11 +241,11 @@ json CloudCalls::MissingCredentials(const json& args) {
 }
 
 json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
-  const std::string scheme = Text(args, "scheme", "gs");
-  std::string bucket = Text(args, "bucket"), key = Text(args, "key");
+  const std::string scheme = ArgText(args, "scheme", "gs");
+  std::string bucket = ArgText(args, "bucket"), key = ArgText(args, "key");
   fs::path file_root;
   if (scheme == "file") {
-    const fs::path p = fs::absolute(Text(args, "key"));
+    const fs::path p = fs::absolute(ArgText(args, "key"));
     file_root = p.parent_path().parent_path();
     bucket = p.parent_path().filename().string();
     key = p.filename().string();
@@ -311,23 +299,23 @@ json CloudCalls::Load(const json& args, std::vector<python::UniqueFd>& out) {
       select += (select.empty() ? "" : ", ") + QuoteIdentifier(c.get<std::string>());
     index = nullptr;  // pyarrow: selected columns only
   }
-  const std::string relation =
-      "(SELECT " + select + " FROM " + reader + " LIMIT " + std::to_string(Limit(args)) + ")";
+  const std::string relation = "(SELECT " + select + " FROM " + reader + " LIMIT " +
+                               std::to_string(ArgNumber<uint64_t>(args, "limit", 10'000'000)) + ")";
   out.push_back(python::WriteFrame(duck_, relation, dtypes, index).first);
   return {{"kind", "frame"}};
 }
 
 json CloudCalls::Exists(const json& args) {
-  const std::string scheme = Text(args, "scheme", "gs");
-  const std::string bucket = Text(args, "bucket"), key = Text(args, "key_or_prefix");
+  const std::string scheme = ArgText(args, "scheme", "gs");
+  const std::string bucket = ArgText(args, "bucket"), key = ArgText(args, "key_or_prefix");
   auto store = OpenStore(inv_, scheme, args);
   if (args.value("prefix_match", false)) return {{"exists", !store->List(bucket, key).empty()}};
   return {{"exists", store->Stat(bucket, key).has_value()}};
 }
 
 json CloudCalls::Export(const json& args, std::vector<python::UniqueFd>& fds) {
-  const std::string scheme = Text(args, "scheme", "gs");
-  std::string bucket = Text(args, "bucket"), key = Text(args, "key");
+  const std::string scheme = ArgText(args, "scheme", "gs");
+  std::string bucket = ArgText(args, "bucket"), key = ArgText(args, "key");
   fs::path file_root;
   if (scheme == "file") {
     const fs::path p = fs::absolute(key);
@@ -354,8 +342,8 @@ json CloudCalls::Export(const json& args, std::vector<python::UniqueFd>& fds) {
     options.format = Format(args);
     if (options.format == "parquet") {
       relation = ParquetRelation(relation, frame);
-      options.pandas_metadata = PandasMetadata(frame, {}, Text(args, "pandas_version"));
-      if (std::string c = Text(args, "compression"); !c.empty() && c != "snappy")
+      options.pandas_metadata = PandasMetadata(frame, {}, ArgText(args, "pandas_version"));
+      if (std::string c = ArgText(args, "compression"); !c.empty() && c != "snappy")
         options.copy_options = "COMPRESSION " + (c == "None" ? std::string("uncompressed") : c);
     }
     options.cancelled = upload.cancelled;
@@ -368,17 +356,17 @@ json CloudCalls::Export(const json& args, std::vector<python::UniqueFd>& fds) {
 }
 
 json CloudCalls::WriteDataset(const json& args, std::vector<python::UniqueFd>& fds) {
-  const std::string scheme = Text(args, "scheme", "gs");
+  const std::string scheme = ArgText(args, "scheme", "gs");
   std::string bucket, prefix;
   fs::path file_root;
   if (scheme == "file") {
-    const fs::path p = fs::absolute(Text(args, "root"));
+    const fs::path p = fs::absolute(ArgText(args, "root"));
     file_root = p.parent_path();
     bucket = p.filename().string();
   } else {
-    std::tie(bucket, prefix) = SplitRoot(Text(args, "root"));
+    std::tie(bucket, prefix) = SplitRoot(ArgText(args, "root"));
   }
-  if (bucket.empty()) throw Error("root_path '" + Text(args, "root") + "' names no bucket");
+  if (bucket.empty()) throw Error("root_path '" + ArgText(args, "root") + "' names no bucket");
   auto store = OpenStore(inv_, scheme, args, file_root);
   if (fds.empty()) throw Error("no Table was sent");
   const int fd = fds[0].get();
@@ -398,10 +386,10 @@ json CloudCalls::WriteDataset(const json& args, std::vector<python::UniqueFd>& f
     if (!found) throw Error("partition column '" + c + "' is not a column of the Table");
   }
   // pyarrow's basename_template names the whole file; DuckDB's FILENAME_PATTERN adds the suffix.
-  std::string basename = Text(args, "basename_template", "part-{i}.parquet");
+  std::string basename = ArgText(args, "basename_template", "part-{i}.parquet");
   if (basename.ends_with(".parquet")) basename.resize(basename.size() - 8);
   options.basename = basename;
-  const std::string existing = Text(args, "existing_data_behavior", "overwrite_or_ignore");
+  const std::string existing = ArgText(args, "existing_data_behavior", "overwrite_or_ignore");
   if (existing == "overwrite_or_ignore") {
     options.existing = cn::DatasetOptions::Existing::kOverwriteOrIgnore;
   } else if (existing == "error") {
@@ -412,9 +400,9 @@ json CloudCalls::WriteDataset(const json& args, std::vector<python::UniqueFd>& f
     throw Error("existing_data_behavior '" + existing +
                 "' is not one of overwrite_or_ignore, error, delete_matching");
   }
-  options.pandas_metadata = PandasMetadata(frame, partition_set, Text(args, "pandas_version"));
+  options.pandas_metadata = PandasMetadata(frame, partition_set, ArgText(args, "pandas_version"));
   options.null_partition_name = "__HIVE_DEFAULT_PARTITION__";
-  if (std::string c = Text(args, "compression"); !c.empty() && c != "snappy")
+  if (std::string c = ArgText(args, "compression"); !c.empty() && c != "snappy")
     options.copy_options = "COMPRESSION " + (c == "None" ? std::string("uncompressed") : c);
   options.parallel_uploads = inv_.services.cloud ? inv_.services.cloud->upload_parallelism : 8;
   options.cancelled = [this] { return inv_.cancel.cancelled(); };

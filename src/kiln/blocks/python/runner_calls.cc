@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "kiln/blocks/python/bigquery_calls.h"
+#include "kiln/blocks/python/call_args.h"
 #include "kiln/blocks/python/python_services.h"
 #include "kiln/common/files.h"
 #include "kiln/common/names.h"
@@ -22,19 +23,6 @@ namespace pg = connectors::postgres;
 using nlohmann::json;
 
 namespace {
-
-std::string Text(const json& args, const char* key, const std::string& fallback = "") {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return fallback;
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-int Number(const json& args, const char* key, int fallback) {
-  std::string text = Text(args, key);
-  int value = fallback;
-  if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
 
 std::string ReaderFor(const std::string& format) {
   if (format == "parquet") return "read_parquet";
@@ -81,7 +69,7 @@ python::UniqueFd RunnerCalls::RelationToFrame(const std::string& relation_sql) {
 }
 
 RunnerCalls::PgSession& RunnerCalls::Session(const json& args) {
-  auto it = pg_.find(Number(args, "connection", -1));
+  auto it = pg_.find(ArgNumber(args, "connection", -1));
   if (it == pg_.end()) throw Error("no open PostgreSQL connection (use `with Postgres...`)");
   return it->second;
 }
@@ -114,11 +102,11 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
   }
   // -- io_config.yaml ---------------------------------------------------------------------
   if (method == "io_config.profile") {
-    fs::path path = Text(args, "path", (inv_.project.root() / "io_config.yaml").string());
+    fs::path path = ArgText(args, "path", (inv_.project.root() / "io_config.yaml").string());
     config::IoConfig io = fs::exists(path)
                               ? config::IoConfig::Parse(ReadFile(path), path.string(), inv_.env)
                               : config::IoConfig::Load(inv_.project.root(), inv_.env);
-    std::string profile = Text(args, "profile", "default");
+    std::string profile = ArgText(args, "profile", "default");
     if (!io.HasProfile(profile)) return {{"missing_profile", true}};
     json values = json::object();
     config::IoProfile p = io.Profile(profile);
@@ -138,13 +126,13 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
   if (method == "postgres.open") {
     const json& s = args.value("settings", json::object());
     pg::ConnectionSettings settings;
-    settings.host = Text(s, "host", "localhost");
-    settings.port = Number(s, "port", 5432);
-    settings.dbname = Text(s, "dbname", "postgres");
-    settings.user = Text(s, "user");
-    settings.password = Text(s, "password");
-    settings.schema = Text(s, "schema");
-    settings.connect_timeout_seconds = Number(s, "connect_timeout", 10);
+    settings.host = ArgText(s, "host", "localhost");
+    settings.port = ArgNumber(s, "port", 5432);
+    settings.dbname = ArgText(s, "dbname", "postgres");
+    settings.user = ArgText(s, "user");
+    settings.password = ArgText(s, "password");
+    settings.schema = ArgText(s, "schema");
+    settings.connect_timeout_seconds = ArgNumber(s, "connect_timeout", 10);
     auto connection = pg::Connection::Open(settings);
     std::lock_guard lock(cancel_mu_);
     int id = next_session_++;
@@ -153,7 +141,7 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
   }
   if (method == "postgres.close") {
     std::lock_guard lock(cancel_mu_);
-    pg_.erase(Number(args, "connection", -1));
+    pg_.erase(ArgNumber(args, "connection", -1));
     return json::object();
   }
   if (method == "postgres.execute") {
@@ -168,13 +156,13 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
       session.connection->Execute("BEGIN");
       session.in_transaction = true;
     }
-    session.connection->Execute(Text(args, "sql"));
+    session.connection->Execute(ArgText(args, "sql"));
     return json::object();
   }
   if (method == "postgres.load") {
     PgSession& session = Session(args);
     const std::string table = ScratchTable();
-    pg::LoadQuery(*session.connection, Text(args, "query"), duck_, table);
+    pg::LoadQuery(*session.connection, ArgText(args, "query"), duck_, table);
     try {
       out.push_back(RelationToFrame(table));
     } catch (...) {
@@ -193,12 +181,12 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
     // export(index=False): the index is not a column of the table.
     const std::string relation = FrameRelation(fds[0].get(), /*drop_index=*/true);
     pg::ExportOptions options;
-    options.schema =
-        Text(args, "schema",
-             session.connection->settings().schema.empty() ? "public"
-                                                           : session.connection->settings().schema);
-    options.table = Text(args, "table");
-    options.policy = connectors::ParseExportWritePolicy(Text(args, "if_exists", "replace"))
+    options.schema = ArgText(args, "schema",
+                             session.connection->settings().schema.empty()
+                                 ? "public"
+                                 : session.connection->settings().schema);
+    options.table = ArgText(args, "table");
+    options.policy = connectors::ParseExportWritePolicy(ArgText(args, "if_exists", "replace"))
                          .value_or(connectors::ExportWritePolicy::kReplace);
     options.clean_column_names = args.value("auto_clean_name", true);
     options.cancelled = [this] { return inv_.cancel.cancelled(); };
@@ -218,23 +206,23 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
   // -- block outputs and pipeline variables ------------------------------------------------
   if (method == "variables.get") {
     inv_.services.python->writer.Drain();  // outputs still being stored are read complete
-    std::string pipeline = Text(args, "pipeline_uuid", inv_.pipeline.uuid());
+    std::string pipeline = ArgText(args, "pipeline_uuid", inv_.pipeline.uuid());
     data::OutputStore store =
         pipeline == inv_.pipeline.uuid() ? inv_.outputs : inv_.outputs.ForPipeline(pipeline);
-    std::string name = Text(args, "variable_name", "output_0");
+    std::string name = ArgText(args, "variable_name", "output_0");
     if (name == "df") name = "output_0";
-    for (const auto& o : store.ListOutputs(Text(args, "block_uuid"))) {
+    for (const auto& o : store.ListOutputs(ArgText(args, "block_uuid"))) {
       if (o.dir.filename() != name) continue;
       if (!o.is_table()) return {{"kind", "json"}, {"value", o.JsonValue()}};
       out.push_back(
           python::WriteFrame(duck_, o.ParquetRelationSql(), o.PandasDtypes(), o.Index()).first);
       return {{"kind", "frame"}};
     }
-    throw Error("block '" + Text(args, "block_uuid") + "' of pipeline '" + pipeline +
+    throw Error("block '" + ArgText(args, "block_uuid") + "' of pipeline '" + pipeline +
                 "' has no stored output " + name);
   }
   if (method == "variables.get_global" || method == "variables.set_global") {
-    std::string pipeline = Text(args, "pipeline_uuid", inv_.pipeline.uuid());
+    std::string pipeline = ArgText(args, "pipeline_uuid", inv_.pipeline.uuid());
     fs::path file = inv_.project.root() / "pipelines" / pipeline / "metadata.yaml";
     python::UniqueFd lock(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!lock) throw Error(file.string() + ": no such pipeline file");
@@ -243,15 +231,15 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
     if (method == "variables.get_global") {
       json vars = doc["variables"] ? YamlToJson(doc["variables"]) : json::object();
       if (!args.contains("key")) return {{"value", vars}};
-      auto it = vars.find(Text(args, "key"));
+      auto it = vars.find(ArgText(args, "key"));
       return {{"value", it == vars.end() ? json() : *it}};
     }
     if (!doc["variables"] || !doc["variables"].IsMap())
       doc["variables"] = YAML::Node(YAML::NodeType::Map);
     if (args.value("delete", false)) {
-      doc["variables"].remove(Text(args, "key"));
+      doc["variables"].remove(ArgText(args, "key"));
     } else {
-      doc["variables"][Text(args, "key")] = JsonToYaml(args.value("value", json()));
+      doc["variables"][ArgText(args, "key")] = JsonToYaml(args.value("value", json()));
     }
     WriteFileAtomic(file, DumpYaml(doc));
     return json::object();
@@ -263,16 +251,16 @@ json RunnerCalls::Dispatch(const std::string& method, const json& args,
     for (const auto& p : args.value("paths", json::array()))
       list += (list.empty() ? "" : ", ") + QuoteLiteral(p.get<std::string>());
     if (list.empty()) throw Error("no file to load");
-    std::string relation = "(SELECT * FROM " + ReaderFor(Text(args, "format", "csv")) + "([" +
-                           list + "]) LIMIT " + std::to_string(Number(args, "limit", 10'000'000)) +
-                           ")";
+    std::string relation = "(SELECT * FROM " + ReaderFor(ArgText(args, "format", "csv")) + "([" +
+                           list + "]) LIMIT " +
+                           std::to_string(ArgNumber(args, "limit", 10'000'000)) + ")";
     out.push_back(RelationToFrame(relation));
     return {{"kind", "frame"}};
   }
   if (method == "file.export") {
     if (fds.empty()) throw Error("no DataFrame was sent");
-    fs::path path = Text(args, "path");
-    std::string format = Text(args, "format", "csv");
+    fs::path path = ArgText(args, "path");
+    std::string format = ArgText(args, "format", "csv");
     std::string options = format == "parquet" ? "FORMAT parquet"
                           : format == "json"  ? "FORMAT json"
                                               : "FORMAT csv, HEADER true";

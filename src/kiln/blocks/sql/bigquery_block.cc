@@ -91,13 +91,7 @@ uint64_t UploadUpstream(BlockInvocation& inv, Warehouse& wh, data::Connection& d
   const fs::path tmp = TempSibling(inv.outputs.BlockDir(inv.block.uuid) / "upload.parquet");
   std::error_code ec;
   fs::create_directories(tmp.parent_path(), ec);
-  struct Remove {
-    fs::path path;
-    ~Remove() {
-      std::error_code ignored;
-      fs::remove(path, ignored);
-    }
-  } remove{tmp};
+  RemoveOnExit remove(tmp);
   duck.Execute("COPY (SELECT * FROM " + select + ") TO " + QuoteLiteral(tmp.string()) +
                " (FORMAT parquet)");
   return wh.LoadParquet(table, tmp, ExportWritePolicy::kReplace, cancelled);
@@ -276,7 +270,7 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
         TableRef table{project, target ? target->schema : dataset,
                        UpstreamTableName(inv, up.block_uuid)};
         relations[k] = wh->SqlName(table);
-        uploads.push_back(Upload{&up, table});
+        uploads.push_back(Upload{.upstream = &up, .table = table, .rows = 0, .error = nullptr});
       }
       UploadAll(inv, *wh, uploads);
       const std::string rendered = RenderBlockSql(inv, code, relations);

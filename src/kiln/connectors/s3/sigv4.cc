@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "kiln/connectors/crypto/digest.h"
+#include "kiln/connectors/http/http_client.h"
 
 namespace kiln::connectors {
 namespace {
@@ -36,21 +37,15 @@ std::string Utc(std::chrono::system_clock::time_point now, const char* format) {
 }  // namespace
 
 std::string UriEncode(std::string_view text, bool encode_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
+  if (encode_slash) return PercentEncode(text);
   std::string out;
-  for (unsigned char c : text) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                            c == '~' || (c == '/' && !encode_slash);
-    if (unreserved) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  for (size_t start = 0;;) {  // each '/'-separated segment encoded, the slashes kept
+    const size_t slash = text.find('/', start);
+    out += PercentEncode(text.substr(start, slash - start));
+    if (slash == std::string_view::npos) return out;
+    out += '/';
+    start = slash + 1;
   }
-  return out;
 }
 
 std::string CanonicalRequest(const SigV4Request& r) {
