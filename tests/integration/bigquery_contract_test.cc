@@ -132,7 +132,12 @@ TEST_F(BigQueryContractTest, UploadThatNeverAdvancesGivesUpInsteadOfLooping) {
        {{"load",
          {{"sourceFormat", "PARQUET"},
           {"destinationTable", {{"projectId", "proj"}, {"datasetId", "d"}, {"tableId", "t"}}}}}}}};
-  EXPECT_THROW(client.InsertUploadJob(job, file, {}, 256 * 1024), std::exception);
+  try {
+    client.InsertUploadJob(job, file, {}, 256 * 1024);
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("kiln_stuck"));
+  }
   // Four tries of the first chunk, then an error: never a job.
   EXPECT_EQ(Matching(fake.requests(), "PUT", "/upload/").size(), 4u);
   EXPECT_TRUE(fake.jobs().empty());

@@ -180,10 +180,24 @@ TEST_F(DatasetExportTest, AFailedUploadKeepsTheObjectsItHadReplaced) {
   o.partition_cols = {"pickup_date"};
   ExportDataset(duck_, kTrips, store_, "bucket", "p", o);  // part-0 in 4 folders
   FailingStore failing(dir_.path() / "cloud", "gs");
-  o.parallel_uploads = 1;
-  EXPECT_THROW(ExportDataset(duck_, kTrips, failing, "bucket", "p", o), ObjectStoreError);
-  // The two objects replaced before the failure hold the new rows; none was deleted.
-  EXPECT_EQ(Keys("p/").size(), 4u);
+  o.parallel_uploads = 1;  // uploads in key order: the third one fails
+  const std::string renumbered =
+      "(SELECT trip + 100 AS trip, fare, pickup_date FROM " + std::string(kTrips) + ")";
+  try {
+    ExportDataset(duck_, renumbered, failing, "bucket", "p", o);
+    FAIL() << "no error";
+  } catch (const ObjectStoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("connection reset"));
+  }
+  // None was deleted: the two replaced before the failure hold the new rows, the others the old.
+  ASSERT_EQ(Keys("p/").size(), 4u);
+  auto min_trip = [&](const std::string& day) {
+    return Count("SELECT min(trip) FROM read_parquet(" +
+                 File("p/pickup_date=" + day + "/part-0.parquet") + ", hive_partitioning = false)");
+  };
+  EXPECT_EQ(min_trip("2020-12-31"), 100);
+  EXPECT_EQ(min_trip("2021-01-01"), 102);
+  EXPECT_EQ(min_trip("2021-01-02"), 8);
 }
 
 }  // namespace

@@ -93,21 +93,6 @@ std::string Convert(const json& field, const std::string& c) {
 
 }  // namespace
 
-std::string DuckDbTypeOf(const json& field) {
-  if (IsRepeated(field) || IsRecord(field)) return "VARCHAR";
-  std::string t = TypeName(field);
-  if (t == "INTEGER" || t == "INT64") return "BIGINT";
-  if (t == "FLOAT" || t == "FLOAT64") return "DOUBLE";
-  if (t == "NUMERIC" || t == "DECIMAL") return "DECIMAL(38,9)";
-  if (t == "BOOLEAN" || t == "BOOL") return "BOOLEAN";
-  if (t == "BYTES") return "BLOB";
-  if (t == "DATE") return "DATE";
-  if (t == "TIME") return "TIME";
-  if (t == "DATETIME") return "TIMESTAMP";
-  if (t == "TIMESTAMP") return "TIMESTAMPTZ";
-  return "VARCHAR";
-}
-
 ResultRows::ResultRows(data::Connection& duck, const json& schema, std::string target)
     : duck_(duck), fields_(schema.value("fields", json::array())), target_(std::move(target)) {
   if (!fields_.is_array() || fields_.empty())

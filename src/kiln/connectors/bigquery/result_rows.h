@@ -14,9 +14,6 @@
 
 namespace kiln::connectors::bigquery {
 
-//! The DuckDB type a BigQuery schema field becomes.
-std::string DuckDbTypeOf(const nlohmann::json& field);
-
 //! Collects pages of one result, then creates the typed table. Pages are appended as text into
 //! a scratch table of the engine's memory catalog (DuckDB's appender), converted once at Finish.
 class ResultRows {

@@ -78,8 +78,9 @@ std::vector<ObjectInfo> PublishStaged(ObjectStore& store, const std::string& buc
 //! Runs COPY (SELECT * FROM <relation_sql>) TO <staging> (FORMAT .., PARTITION_BY (..),
 //! FILENAME_PATTERN ..) on `duck`, then uploads every file to `prefix`/<relative path> in
 //! `bucket`, `parallel_uploads` at a time. On failure or cancellation the uploads in flight are
-//! aborted, the objects this call already committed are deleted (best effort), nothing else is
-//! touched, and the first error is rethrown (ObjectStoreError; data::DuckDbError for the COPY).
+//! aborted, the objects this call created are deleted (best effort; an object it replaced keeps
+//! the new version), nothing else is touched, and the first error is rethrown
+//! (ObjectStoreError; data::DuckDbError for the COPY).
 //! `prefix` must not be empty when partition_cols is empty.
 DatasetResult ExportDataset(data::Connection& duck, const std::string& relation_sql,
                             ObjectStore& store, const std::string& bucket,
