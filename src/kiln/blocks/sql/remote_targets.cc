@@ -14,37 +14,12 @@ namespace kiln::blocks::sql {
 namespace fs = std::filesystem;
 namespace {
 
-// Skips a quoted run starting at text[i] (quote char q, doubled to escape); returns the index
-// after the closing quote.
-size_t SkipQuoted(const std::string& text, size_t i, char q) {
-  for (++i; i < text.size(); ++i) {
-    if (text[i] == q) {
-      if (i + 1 < text.size() && text[i + 1] == q) {
-        ++i;
-        continue;
-      }
-      return i + 1;
-    }
-  }
-  return text.size();
-}
-
-size_t SkipComment(const std::string& text, size_t i) {
-  if (text.compare(i, 2, "--") == 0) {
-    const size_t end = text.find('\n', i);
-    return end == std::string::npos ? text.size() : end + 1;
-  }
-  if (text.compare(i, 2, "/*") == 0) {
-    const size_t end = text.find("*/", i + 2);
-    return end == std::string::npos ? text.size() : end + 2;
-  }
-  return i;
-}
-
+// White space and comments from `i` on; the index of what follows.
 size_t SkipSpaceAndComments(const std::string& text, size_t i) {
   for (;;) {
     while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    const size_t next = SkipComment(text, i);
+    if (i >= text.size() || (text[i] != '-' && text[i] != '/')) return i;
+    const size_t next = data::SkipQuotedOrComment(text, i);
     if (next == i) return i;
     i = next;
   }
@@ -76,10 +51,8 @@ bool CopyOption(const std::string& options, std::string_view name) {
   std::vector<std::string> words;
   for (size_t i = 0; i < options.size();) {
     const char c = options[i];
-    if (c == '\'' || c == '"') {
-      i = SkipQuoted(options, i, c);
-      words.emplace_back("'");  // a value, never an option name
-    } else if (const size_t next = SkipComment(options, i); next != i) {
+    if (const size_t next = data::SkipQuotedOrComment(options, i); next != i) {
+      if (c != '-' && c != '/') words.emplace_back("'");  // a string: a value, never an option
       i = next;
     } else if (IsWordChar(c)) {
       size_t end = i;
@@ -103,9 +76,7 @@ std::optional<RemoteCopyTarget> FindRemoteCopyTarget(const std::string& statemen
   int depth = 0;
   for (size_t i = 0; i < statement.size();) {
     const char c = statement[i];
-    if (c == '\'' || c == '"') {
-      i = SkipQuoted(statement, i, c);
-    } else if (const size_t next = SkipComment(statement, i); next != i) {
+    if (const size_t next = data::SkipQuotedOrComment(statement, i); next != i) {
       i = next;
     } else if (c == '(') {
       ++depth, ++i;
@@ -117,7 +88,7 @@ std::optional<RemoteCopyTarget> FindRemoteCopyTarget(const std::string& statemen
                (i + 2 >= statement.size() || !IsWordChar(statement[i + 2]))) {
       const size_t lit = SkipSpaceAndComments(statement, i + 2);
       if (lit >= statement.size() || statement[lit] != '\'') return std::nullopt;
-      const size_t end = SkipQuoted(statement, lit, '\'');
+      const size_t end = data::SkipQuotedOrComment(statement, lit);
       std::string value = statement.substr(lit + 1, end - lit - 2);
       std::string unescaped;
       for (size_t k = 0; k < value.size(); ++k) {
