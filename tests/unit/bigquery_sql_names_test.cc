@@ -91,7 +91,8 @@ TEST_F(LocalWarehouseTest, PoliciesReplaceAppendAndFailAsLoadJobs) {
     EXPECT_THAT(e.what(), HasSubstr("local BigQuery stand-in"));
   }
   EXPECT_EQ(wh.Read("SELECT * FROM ny_taxi.trips", 2, *duck, "memory.main.r2", {}), 2u);
-  EXPECT_EQ(wh.Run("SELECT id * 10 AS x FROM ny_taxi.trips", TableRef{"", "out", "tens"},
+  // A block's text ends with ';' and a newline: the warehouse still wraps it as one query.
+  EXPECT_EQ(wh.Run("SELECT id * 10 AS x FROM ny_taxi.trips;\n", TableRef{"", "out", "tens"},
                    ExportWritePolicy::kReplace, {}),
             3u);
   wh.Read("SELECT sum(x) AS s FROM out.tens", 1, *duck, "memory.main.r3", {});

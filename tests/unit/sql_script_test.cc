@@ -65,5 +65,10 @@ TEST(SqlScriptTest, FirstKeywordSkipsCommentsAndUpperCases) {
   EXPECT_EQ(FirstKeyword("with a as (select 1) select * from a"), "WITH");
 }
 
+TEST(SqlScriptTest, TrimStatementEndDropsTrailingSemicolonsAndSpaceOnly) {
+  EXPECT_EQ(TrimStatementEnd("SELECT ';' AS s ;\n ;\t"), "SELECT ';' AS s");
+  EXPECT_EQ(TrimStatementEnd(";;"), "");
+}
+
 }  // namespace
 }  // namespace kiln::data

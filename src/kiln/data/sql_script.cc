@@ -145,4 +145,12 @@ std::vector<SqlStatement> SplitSqlScript(std::string_view script) {
   return out;
 }
 
+std::string TrimStatementEnd(std::string statement) {
+  while (!statement.empty() &&
+         (statement.back() == ';' || std::isspace(static_cast<unsigned char>(statement.back())))) {
+    statement.pop_back();
+  }
+  return statement;
+}
+
 }  // namespace kiln::data

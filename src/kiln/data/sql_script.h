@@ -28,6 +28,10 @@ bool IsBlankSql(std::string_view text);
 //! "" when it does not start with a letter).
 std::string FirstKeyword(std::string_view statement);
 
+//! `statement` without its trailing ';' and white space, so that it can be wrapped in a subquery
+//! ("SELECT * FROM (<statement>) AS s").
+std::string TrimStatementEnd(std::string statement);
+
 //! The index just past the string literal, quoted identifier, dollar string or comment that
 //! starts at `i` of `text` (the rules SplitSqlScript follows), or `i` when none starts there.
 size_t SkipQuotedOrComment(std::string_view text, size_t i);

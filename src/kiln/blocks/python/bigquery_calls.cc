@@ -16,15 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-// Drops a query's trailing ';' and white space: it is wrapped in a subquery.
-std::string Trimmed(std::string query) {
-  while (!query.empty() &&
-         (query.back() == ';' || std::isspace(static_cast<unsigned char>(query.back())))) {
-    query.pop_back();
-  }
-  return query;
-}
-
 ExportWritePolicy PolicyOf(const json& args) {
   std::string disposition = ArgText(args, "write_disposition");
   if (!disposition.empty()) {  // an explicit write_disposition wins over if_exists (Mage)
@@ -91,15 +82,15 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
 
   if (method == "bigquery.open") return {{"project", wh->project()}};
   if (method == "bigquery.execute") {
-    wh->Run(Trimmed(ArgText(args, "query")), std::nullopt, ExportWritePolicy::kAppend, cancelled);
+    wh->Run(ArgText(args, "query"), std::nullopt, ExportWritePolicy::kAppend, cancelled);
     return json::object();
   }
   if (method == "bigquery.load") {
     const std::string table = frames_.scratch();
     data::DropTableOnExit drop(duck_, table);
     const int64_t limit = ArgNumber<int64_t>(args, "limit", 10'000'000);
-    wh->Read(Trimmed(ArgText(args, "query")), static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
-             duck_, table, cancelled);
+    wh->Read(ArgText(args, "query"), static_cast<uint64_t>(std::max<int64_t>(limit, 0)), duck_,
+             table, cancelled);
     out.push_back(frames_.to_frame(table));
     return {{"kind", "frame"}};
   }
@@ -116,7 +107,7 @@ json BigQueryCalls::Dispatch(const std::string& method, const json& args,
     if (!query.empty()) {
       if (policy == ExportWritePolicy::kFail && wh->TableExists(ref))
         throw Error("Table '" + ref.Display() + "' already exists in database.");
-      rows = wh->Run(Trimmed(query), ref, policy, cancelled);
+      rows = wh->Run(query, ref, policy, cancelled);
     } else {
       if (fds.empty()) throw Error("no DataFrame was sent");
       if (policy == ExportWritePolicy::kFail && wh->TableExists(ref))

@@ -305,12 +305,8 @@ BlockResult RunOnBigQuery(BlockInvocation& inv) {
           throw fail("table " + dest->Display() +
                      " already exists and export_write_policy is 'fail'");
         }
-        std::string query = rendered;  // one query job with the target as its destination
-        while (!query.empty() &&
-               (query.back() == ';' || std::isspace(static_cast<unsigned char>(query.back())))) {
-          query.pop_back();
-        }
-        uint64_t rows = wh->Run(query, dest, target->policy, cancelled);
+        // One query job with the target as its destination.
+        uint64_t rows = wh->Run(rendered, dest, target->policy, cancelled);
         result.outputs.push_back(
             ReadOutput(inv, *wh, *duck, "SELECT * FROM " + wh->SqlName(*dest), limit));
         result.destinations.push_back(Destination(*wh, *dest, target->policy, rows, ""));

@@ -5,6 +5,7 @@
 
 #include "kiln/connectors/bigquery/result_rows.h"
 #include "kiln/connectors/bigquery/sql_names.h"
+#include "kiln/data/sql_script.h"
 
 namespace kiln::connectors::bigquery {
 using nlohmann::json;
@@ -24,13 +25,6 @@ uint64_t Number(const json& value) {
     }
   }
   return 0;
-}
-
-std::string Trimmed(std::string sql) {
-  while (!sql.empty() &&
-         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
-    sql.pop_back();
-  return sql;
 }
 
 }  // namespace
@@ -120,7 +114,7 @@ uint64_t BigQueryWarehouse::Run(const std::string& sql, const std::optional<Tabl
                                 ExportWritePolicy policy, const CancelFn& cancelled) {
   const std::string id = NewJobId();
   const std::string what = dest ? "query into " + dest->Display() : std::string("query");
-  json query = {{"query", Trimmed(sql)}, {"useLegacySql", false}};
+  json query = {{"query", data::TrimStatementEnd(sql)}, {"useLegacySql", false}};
   if (dest) {
     if (policy == ExportWritePolicy::kFail && client_->TableExists(*dest))
       throw WarehouseError(what + " refused: the table exists and the policy is 'fail'");
@@ -138,8 +132,8 @@ uint64_t BigQueryWarehouse::Run(const std::string& sql, const std::optional<Tabl
 uint64_t BigQueryWarehouse::Read(const std::string& sql, uint64_t limit, data::Connection& duck,
                                  const std::string& target, const CancelFn& cancelled) {
   const std::string id = NewJobId();
-  const std::string wrapped =
-      "SELECT * FROM (\n" + Trimmed(sql) + "\n) AS subquery LIMIT " + std::to_string(limit);
+  const std::string wrapped = "SELECT * FROM (\n" + data::TrimStatementEnd(sql) +
+                              "\n) AS subquery LIMIT " + std::to_string(limit);
   client_->InsertJob(
       {{"jobReference", JobReference(id)},
        {"configuration", {{"query", {{"query", wrapped}, {"useLegacySql", false}}}}}});

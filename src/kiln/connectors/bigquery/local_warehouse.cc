@@ -7,6 +7,7 @@
 #include "kiln/common/names.h"
 #include "kiln/connectors/bigquery/sql_names.h"
 #include "kiln/connectors/duckdb/table_export.h"
+#include "kiln/data/sql_script.h"
 
 namespace kiln::connectors::bigquery {
 namespace {
@@ -107,7 +108,7 @@ uint64_t LocalWarehouse::LoadParquet(const TableRef& t, const std::filesystem::p
 
 uint64_t LocalWarehouse::Run(const std::string& sql, const std::optional<TableRef>& dest,
                              ExportWritePolicy policy, const CancelFn& cancelled) {
-  const std::string text = RewriteForStandIn(sql, project_);
+  const std::string text = data::TrimStatementEnd(RewriteForStandIn(sql, project_));
   auto conn = Connect();
   InterruptWhenCancelled stop(*conn, cancelled);
   try {
@@ -130,11 +131,7 @@ uint64_t LocalWarehouse::Run(const std::string& sql, const std::optional<TableRe
 uint64_t LocalWarehouse::Read(const std::string& sql, uint64_t limit, data::Connection& /*duck*/,
                               const std::string& target, const CancelFn& cancelled) {
   // `target` lives in the engine, so this connection reaches it as the caller's does.
-  std::string text = RewriteForStandIn(sql, project_);
-  while (!text.empty() &&
-         (text.back() == ';' || std::isspace(static_cast<unsigned char>(text.back())))) {
-    text.pop_back();
-  }
+  const std::string text = data::TrimStatementEnd(RewriteForStandIn(sql, project_));
   auto conn = Connect();
   InterruptWhenCancelled stop(*conn, cancelled);
   try {
