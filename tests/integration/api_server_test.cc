@@ -68,6 +68,10 @@ TEST_F(ApiServerTest, StatusAndPipelinesAnswerInMagesShapes) {
 }
 
 TEST_F(ApiServerTest, TheApiTriggerStartsARunWithTheBodysVariables) {
+  // The body's other top-level keys are the run's event variables, which blocks see (§1.6).
+  project_.Write("transformers/keep.sql",
+                 "SELECT * FROM {{ df_1 }} WHERE id % 2 = 0{% if source is defined %} AND "
+                 "'{{ source }}' = 'ci'{% else %} AND false{% endif %}");
   KilnServer server(project_);
   auto [id, token] = ApiTrigger(server);
   EXPECT_THAT(token, MatchesRegex("[0-9a-f]{32}"));

@@ -17,6 +17,7 @@
 #include "kiln/connectors/http/http_fetcher.h"
 #include "kiln/data/engine.h"
 #include "kiln/data/output_store.h"
+#include "kiln/orchestration/run_variables.h"
 #include "kiln/orchestration/stored_run.h"
 #include "kiln/project/error.h"
 #include "kiln/project/project.h"
@@ -125,8 +126,13 @@ int64_t ResumedRun(store::MetadataStore& metadata, int64_t id, const project::Pi
   if (run->status == "failed" || run->status == "cancelled") {
     metadata.TransitionPipelineRun(id, {run->status}, "running", DateTime::NowUtcPrecise());
   }
-  vars.values = run->variables;
-  vars.execution_date = DateTime(run->execution_date.wall_micros());  // naive UTC, as kiln run
+  // The run's own variables, date and output partition (a triggered run's outputs live under
+  // its trigger's partition); ENV stays this command's, as for a fresh `kiln run`.
+  std::optional<store::PipelineSchedule> schedule;
+  if (run->pipeline_schedule_id) schedule = metadata.GetSchedule(*run->pipeline_schedule_id);
+  const std::string env = vars.env;
+  vars = orchestration::RunVariablesOf(*run, pipeline, schedule);
+  vars.env = env;
   return id;
 }
 

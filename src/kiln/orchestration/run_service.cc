@@ -6,6 +6,7 @@
 #include <condition_variable>
 
 #include "kiln/config/io_config.h"
+#include "kiln/orchestration/run_variables.h"
 
 namespace kiln::orchestration {
 
@@ -89,16 +90,6 @@ class RunWatch {
 
 }  // namespace
 
-std::string ExecutionPartition(const store::PipelineRun& run) {
-  if (run.variables.contains("execution_partition") &&
-      run.variables["execution_partition"].is_string()) {
-    return run.variables["execution_partition"];
-  }
-  if (!run.pipeline_schedule_id) return "";
-  return std::to_string(*run.pipeline_schedule_id) + "/" +
-         run.execution_date.Strftime("%Y%m%dT%H%M%S");
-}
-
 RunService::RunService(const project::Project& project, const Environment& env,
                        std::filesystem::path variables_dir, store::MetadataStore& store,
                        const data::Engine::Options& engine, blocks::PythonSetup python,
@@ -167,19 +158,13 @@ void RunService::Execute(int64_t run_id) {
     if (!stored) throw store::StoreError("no pipeline run " + std::to_string(run_id));
     project::Pipeline pipeline = project_.LoadPipeline(stored->pipeline_uuid);
     config::IoConfig io_config = config::IoConfig::Load(project_.root(), env_);
-    run::RunOptions options;
-    // Mage's order (§1.6): the pipeline's variables, then the run's (trigger + request).
-    options.variables.values =
-        pipeline.variables().is_object() ? pipeline.variables() : nlohmann::json::object();
-    options.variables.values.update(stored->variables);
-    options.variables.execution_date = stored->execution_date;
-    options.variables.env = env_.Get("ENV").value_or("prod");  // triggered runs: Mage's "prod"
-    options.variables.execution_partition = ExecutionPartition(*stored);
-    options.variables.values.erase("execution_partition");  // carried by the field above
-    options.variables_dir = variables_dir_;
-    options.max_parallel_blocks = pipeline.BlockRunLimit().value_or(0);
     std::optional<store::PipelineSchedule> schedule;
     if (stored->pipeline_schedule_id) schedule = store_.GetSchedule(*stored->pipeline_schedule_id);
+    run::RunOptions options;
+    options.variables = RunVariablesOf(*stored, pipeline, schedule);
+    options.variables.env = env_.Get("ENV").value_or("prod");  // triggered runs: Mage's "prod"
+    options.variables_dir = variables_dir_;
+    options.max_parallel_blocks = pipeline.BlockRunLimit().value_or(0);
     // settings.allow_blocks_to_fail false (Mage's default for triggered runs, §1.5): the first
     // failed block fails the run and stops the others.
     options.fail_fast = schedule && !schedule->settings.value("allow_blocks_to_fail", false);

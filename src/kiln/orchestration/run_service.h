@@ -24,11 +24,6 @@
 
 namespace kiln::orchestration {
 
-//! The run's execution partition (§3.5), the folder its outputs and logs go under:
-//! variables.execution_partition, else "<schedule id>/<execution_date %Y%m%dT%H%M%S>" for a
-//! triggered run, else "" (an ad-hoc run).
-std::string ExecutionPartition(const store::PipelineRun& run);
-
 class RunService {
  public:
   //! Called (on the run's thread, under the service's lock: it must not call back into the

@@ -7,6 +7,15 @@ std::string DefaultExecutionPartition(int64_t schedule_id, const DateTime& execu
          DateTime(execution_date.utc_micros()).Strftime("%Y%m%dT%H%M%S");
 }
 
+std::string ExecutionPartitionOf(const store::PipelineRun& run) {
+  if (const auto it = run.variables.find("execution_partition");
+      it != run.variables.end() && it->is_string()) {
+    return it->get<std::string>();
+  }
+  if (!run.pipeline_schedule_id) return "";
+  return DefaultExecutionPartition(*run.pipeline_schedule_id, run.execution_date);
+}
+
 blocks::RunVariables RunVariablesOf(const store::PipelineRun& run,
                                     const project::Pipeline& pipeline,
                                     const std::optional<store::PipelineSchedule>& schedule) {
@@ -22,9 +31,8 @@ blocks::RunVariables RunVariablesOf(const store::PipelineRun& run,
   if (const auto it = vars.values.find("execution_partition");
       it != vars.values.end() && it->is_string()) {
     vars.execution_partition = it->get<std::string>();
-  } else if (run.pipeline_schedule_id) {
-    vars.execution_partition =
-        DefaultExecutionPartition(*run.pipeline_schedule_id, run.execution_date);
+  } else {
+    vars.execution_partition = ExecutionPartitionOf(run);
   }
   for (const char* derived : {"ds", "hr", "execution_date", "execution_partition"}) {
     vars.values.erase(derived);

@@ -30,6 +30,11 @@ blocks::RunVariables RunVariablesOf(const store::PipelineRun& run,
                                     const project::Pipeline& pipeline,
                                     const std::optional<store::PipelineSchedule>& schedule);
 
+//! The run's execution partition (§3.5), the folder its outputs and logs go under: the run
+//! variables' `execution_partition` when it is text, else DefaultExecutionPartition for a
+//! triggered run, else "" (an ad-hoc run).
+std::string ExecutionPartitionOf(const store::PipelineRun& run);
+
 //! Mage's default execution_partition of a triggered run (spec 3.5): "<schedule id>/" followed by
 //! the execution date as %Y%m%dT%H%M%S in UTC.
 std::string DefaultExecutionPartition(int64_t schedule_id, const DateTime& execution_date);

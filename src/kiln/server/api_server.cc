@@ -12,6 +12,7 @@
 #include "kiln/orchestration/backfill_runs.h"
 #include "kiln/orchestration/error.h"
 #include "kiln/orchestration/run_cancel.h"
+#include "kiln/orchestration/run_variables.h"
 #include "kiln/orchestration/schedule_interval.h"
 #include "kiln/project/error.h"
 #include "kiln/server/api_json.h"
@@ -327,7 +328,7 @@ struct ApiServer::Impl {
     ApplyBackfill(p, b);
     try {
       if (status == "initial" || status == "running") {  // start (again: "Retry backfill")
-        RefuseOverlap(b);  // before anything of the call is saved
+        RefuseOverlap(b);                                // before anything of the call is saved
         ctx.store.UpdateBackfill(b, Now());
         orchestration::StartBackfill(ctx.store, b.id, ctx.project, Now());
         if (ctx.on_runs_waiting) ctx.on_runs_waiting();
@@ -351,7 +352,7 @@ struct ApiServer::Impl {
     if (!b) throw NotFound("BlockRun " + std::to_string(id) + " not found");
     store::PipelineRun run = Run(b->pipeline_run_id);
     data::OutputStore outputs(ctx.variables_dir, run.pipeline_uuid,
-                              orchestration::ExecutionPartition(run));
+                              orchestration::ExecutionPartitionOf(run));
     std::filesystem::path path = outputs.LogsDir() / (CleanName(b->block_uuid) + ".log");
     std::ifstream in(path);
     std::stringstream content;
